@@ -1,0 +1,82 @@
+/* A run's configuration: the INI contract of `dlnflow run` (docs/config.md lists every key).
+ *
+ * Keys map to fields through one static table in config.c (section, key, type, bounds, help).
+ * The loader reads with libinih and reports "file:line: message" for the first fault: unknown
+ * section or key, malformed number, value out of bounds. Overrides "section.key=value" go
+ * through the same table. Relative paths are resolved against the config file's folder.
+ */
+#ifndef DLNFLOW_CONFIG_H
+#define DLNFLOW_CONFIG_H
+
+#include <stddef.h>
+
+#include "dlnflow/flow.h"
+#include "dlnflow/network.h"
+
+#define DLN_PATH_MAX 4096
+#define DLN_LIST_MAX 256
+#define DLN_NAME_MAX 32
+
+typedef struct dln_config {
+  /* [network] */
+  size_t depth;                       /* L (with width); 0 when widths is given */
+  size_t width;                       /* hidden width w of a rectangular net */
+  size_t widths[DLN_MAX_DEPTH + 1];   /* explicit n_0..n_L */
+  size_t nwidths;                     /* number of explicit widths (0: rectangular) */
+
+  /* [data] */
+  char cost[DLN_NAME_MAX];            /* "mse" or "mc" */
+  char generator[DLN_NAME_MAX];       /* "" (files), "lowrank" or "teacher" */
+  size_t rows, cols, rank;            /* lowrank: target shape and rank */
+  double observed_fraction;           /* lowrank: fraction of entries observed (0, 1] */
+  double teacher_diag[DLN_LIST_MAX];  /* teacher: diagonal of a square teacher */
+  size_t nteacher_diag;
+  char teacher[DLN_PATH_MAX];         /* teacher: matrix file (instead of teacher_diag) */
+  size_t samples, test_samples;       /* teacher: input counts */
+  double noise;                       /* teacher: std of Gaussian noise on training targets */
+  int whiten;                         /* teacher/files: whiten inputs so X Xᵀ/N = I */
+  unsigned long data_seed;            /* generators' seed */
+  char x[DLN_PATH_MAX], y[DLN_PATH_MAX], test_x[DLN_PATH_MAX], test_y[DLN_PATH_MAX];
+  char target[DLN_PATH_MAX], observed[DLN_PATH_MAX];
+
+  /* [init] */
+  char scheme[DLN_NAME_MAX];          /* "gaussian", "scaled" or "file" */
+  double gamma, c, alpha;
+  unsigned long seed;
+  char init_dir[DLN_PATH_MAX];        /* file: folder of W1.csv .. WL.csv (or .npy) */
+
+  /* [solver] */
+  dln_flow_options solver;
+
+  /* [output] */
+  char out_dir[DLN_PATH_MAX];
+  size_t out_samples;                 /* log-spaced samples between t_min and t_max */
+  double t_min;                       /* first log-spaced sample (<= 0: t_max·1e-6) */
+  double times[DLN_LIST_MAX];         /* extra exact output times */
+  size_t ntimes;
+  double rank_tol;                    /* singular values above this count towards the rank */
+
+  char source[DLN_PATH_MAX];          /* the file it was loaded from ("" if none) */
+} dln_config;
+
+/* Fills cfg with every default. */
+void dln_config_defaults(dln_config *cfg);
+
+/* Loads path over cfg. On failure the message reads "path:line: ...". */
+int dln_config_load(dln_config *cfg, const char *path);
+
+/* Applies one override "section.key=value"; `where` names its origin in messages. */
+int dln_config_override(dln_config *cfg, const char *assignment, const char *where);
+
+/* Checks cross-key consistency (a network given, a data source complete for its cost,
+ * init keys fitting the scheme, solver bounds). Messages name the key. */
+int dln_config_validate(const dln_config *cfg);
+
+/* Calls fn(section, key, value-as-text, data) for every key, in table order, for writing
+ * the resolved configuration into run metadata. */
+void dln_config_foreach(const dln_config *cfg,
+                        void (*fn)(const char *section, const char *key, const char *value,
+                                   void *data),
+                        void *data);
+
+#endif

@@ -1,0 +1,59 @@
+/* Shared pieces of the dlnflow command line: argument helpers, the run folder, metadata,
+ * progress and interrupts. Only src/cli/ prints or exits. */
+#ifndef DLNFLOW_CLI_H
+#define DLNFLOW_CLI_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stddef.h>
+
+#include "dlnflow/config.h"
+#include "dlnflow/flow.h"
+#include "dlnflow/run.h"
+
+/* Exit codes. */
+enum {
+  DLN_EXIT_OK = 0,
+  DLN_EXIT_FAILED = 1,      /* the integration failed; what it had is kept */
+  DLN_EXIT_USAGE = 2,       /* bad command line, configuration or data; nothing written */
+  DLN_EXIT_INTERRUPTED = 130
+};
+
+/* Raised by SIGINT/SIGTERM; polled by the integrator. */
+extern volatile sig_atomic_t dln_cli_interrupted;
+void dln_cli_catch_interrupts(void);
+
+/* Prints "dlnflow: <what>: <library message>" to stderr. */
+void dln_cli_report(const char *what, int status);
+
+/* Loads CONFIG, applies "section.key=value" overrides and --out, and validates. Prints the
+ * problem and returns non-zero on failure. */
+int dln_cli_load_config(const char *path, char **overrides, size_t noverrides,
+                        const char *out_dir, dln_config *cfg);
+
+/* Creates dir and its parents (like mkdir -p). */
+int dln_cli_make_dir(const char *dir);
+
+/* Returns the resolved configuration as a JSON object of sections. */
+json_t *dln_cli_config_json(const dln_config *cfg);
+/* Returns the solver statistics as a JSON object. */
+json_t *dln_cli_stats_json(const dln_flow_stats *s);
+/* Returns the versions of dlnflow and the libraries it runs on. */
+json_t *dln_cli_versions_json(void);
+/* Writes JSON atomically (path.tmp then rename), with 17-digit reals. */
+int dln_cli_write_json(const char *path, json_t *root);
+
+/* A progress line on stderr for runs that last longer than a second. */
+typedef struct dln_progress {
+  double start;       /* wall time at creation */
+  double last_print;  /* wall time of the last line */
+  int printed;        /* a line was printed (so a final newline is owed on a terminal) */
+  int tty;            /* stderr is a terminal */
+} dln_progress;
+void dln_progress_start(dln_progress *p);
+void dln_progress_update(dln_progress *p, double t, double t_max, double loss);
+void dln_progress_end(dln_progress *p);
+
+int dln_cmd_run(int argc, char **argv);
+
+#endif

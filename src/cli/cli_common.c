@@ -1,0 +1,175 @@
+/* Shared command-line pieces (cli.h): configuration loading, the run folder, metadata JSON,
+ * progress and interrupts. */
+#include <cblas.h>
+#include <errno.h>
+#include <gsl/gsl_version.h>
+#include <lapacke.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sundials/sundials_config.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dlnflow/errors.h"
+#include "dlnflow/io.h"
+
+volatile sig_atomic_t dln_cli_interrupted = 0;
+
+static void on_signal(int sig)
+{
+  (void)sig;
+  dln_cli_interrupted = 1;
+}
+
+void dln_cli_catch_interrupts(void)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+void dln_cli_report(const char *what, int status)
+{
+  const char *detail = dln_error_message();
+  if (detail[0] != '\0')
+    fprintf(stderr, "dlnflow: %s: %s\n", what, detail);
+  else
+    fprintf(stderr, "dlnflow: %s: %s\n", what, dln_strerror(status));
+}
+
+int dln_cli_load_config(const char *path, char **overrides, size_t noverrides,
+                        const char *out_dir, dln_config *cfg)
+{
+  dln_config_defaults(cfg);
+  int status = dln_config_load(cfg, path);
+  if (status != DLN_SUCCESS) {
+    dln_cli_report("configuration", status);
+    return status;
+  }
+  for (size_t i = 0; i < noverrides; i++) {
+    status = dln_config_override(cfg, overrides[i], "command line");
+    if (status != DLN_SUCCESS) {
+      dln_cli_report("override", status);
+      return status;
+    }
+  }
+  if (out_dir) snprintf(cfg->out_dir, sizeof cfg->out_dir, "%s", out_dir);
+  status = dln_config_validate(cfg);
+  if (status != DLN_SUCCESS) dln_cli_report("configuration", status);
+  return status;
+}
+
+int dln_cli_make_dir(const char *dir)
+{
+  char path[DLN_PATH_MAX];
+  snprintf(path, sizeof path, "%s", dir);
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(path, 0777) != 0 && errno != EEXIST)
+      return dln_error(DLN_EIO, "%s: cannot create folder: %s", path, strerror(errno));
+    *p = '/';
+  }
+  if (mkdir(path, 0777) != 0 && errno != EEXIST)
+    return dln_error(DLN_EIO, "%s: cannot create folder: %s", path, strerror(errno));
+  struct stat st;
+  if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+    return dln_error(DLN_EIO, "%s: exists and is not a folder", path);
+  return DLN_SUCCESS;
+}
+
+/* Adds one key to its section's object. */
+static void add_config_key(const char *section, const char *key, const char *value, void *data)
+{
+  json_t *root = data;
+  json_t *sec = json_object_get(root, section);
+  if (!sec) {
+    sec = json_object();
+    json_object_set_new(root, section, sec);
+  }
+  json_object_set_new(sec, key, json_string(value));
+}
+
+json_t *dln_cli_config_json(const dln_config *cfg)
+{
+  json_t *root = json_object();
+  dln_config_foreach(cfg, add_config_key, root);
+  if (cfg->source[0]) json_object_set_new(root, "source", json_string(cfg->source));
+  return root;
+}
+
+json_t *dln_cli_stats_json(const dln_flow_stats *s)
+{
+  return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
+                   "steps", (json_int_t)s->steps, "rhs_evals", (json_int_t)s->rhs_evals,
+                   "hvp_evals", (json_int_t)s->hvps, "newton_iters", (json_int_t)s->newton_iters,
+                   "newton_conv_fails", (json_int_t)s->newton_conv_fails,
+                   "linear_iters", (json_int_t)s->linear_iters,
+                   "linear_conv_fails", (json_int_t)s->linear_conv_fails,
+                   "error_test_fails", (json_int_t)s->error_test_fails,
+                   "loss_increases", (json_int_t)s->loss_increases,
+                   "max_loss_increase", s->max_loss_increase, "last_step", s->last_step);
+}
+
+json_t *dln_cli_versions_json(void)
+{
+  lapack_int major = 0, minor = 0, patch = 0;
+  LAPACKE_ilaver(&major, &minor, &patch);
+  char lapack[32];
+  snprintf(lapack, sizeof lapack, "%d.%d.%d", (int)major, (int)minor, (int)patch);
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "dlnflow", DLNFLOW_VERSION,
+                   "sundials", SUNDIALS_VERSION, "gsl", GSL_VERSION, "lapack", lapack,
+                   "openblas", openblas_get_config(), "jansson", JANSSON_VERSION, "inih",
+                   DLNFLOW_INIH_VERSION);
+}
+
+int dln_cli_write_json(const char *path, json_t *root)
+{
+  dln_outfile f;
+  int status = dln_outfile_open(&f, path);
+  if (status != DLN_SUCCESS) return status;
+  if (json_dumpf(root, f.fp, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0 ||
+      fputc('\n', f.fp) == EOF) {
+    dln_outfile_abort(&f);
+    return dln_error(DLN_EIO, "%s: cannot write JSON", path);
+  }
+  return dln_outfile_commit(&f);
+}
+
+static double wall_clock(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void dln_progress_start(dln_progress *p)
+{
+  memset(p, 0, sizeof *p);
+  p->start = p->last_print = wall_clock();
+  p->tty = isatty(STDERR_FILENO);
+}
+
+void dln_progress_update(dln_progress *p, double t, double t_max, double loss)
+{
+  double now = wall_clock();
+  /* Nothing for short runs; then a terminal line refreshed 4 times a second, or a plain
+   * line every 10 seconds into a log. */
+  if (now - p->start < 1.0 || now - p->last_print < (p->tty ? 0.25 : 10.0)) return;
+  p->last_print = now;
+  p->printed = 1;
+  fprintf(stderr, "%sdlnflow: t = %.4g of %.4g, loss %.6g, %.1f s%s", p->tty ? "\r" : "", t,
+          t_max, loss, now - p->start, p->tty ? "   " : "\n");
+  fflush(stderr);
+}
+
+void dln_progress_end(dln_progress *p)
+{
+  if (p->printed && p->tty) fputc('\n', stderr);
+}

@@ -1,0 +1,315 @@
+/* dlnflow run CONFIG [--out DIR] [--quiet] [section.key=value ...]
+ *
+ * Phases: read and check everything (configuration, data, θ(0), tolerances) before touching
+ * the disk; then create the run folder, integrate while streaming trajectory.csv, and write
+ * A_final.npy and summary.json. Files appear whole (written as .tmp, then renamed). A failed
+ * or interrupted integration keeps the rows it had and says why in summary.json. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "dlnflow/errors.h"
+#include "dlnflow/io.h"
+#include "dlnflow/setup.h"
+
+/* The most singular-value columns trajectory.csv carries. */
+#define MAX_SV_COLUMNS 64
+
+typedef struct run_args {
+  const char *config;
+  const char *out;
+  int quiet;
+  char **overrides;
+  size_t noverrides;
+} run_args;
+
+static void run_usage(FILE *out)
+{
+  fprintf(out, "usage: dlnflow run CONFIG [--out DIR] [--quiet] [section.key=value ...]\n"
+               "Integrates the gradient flow CONFIG describes and writes DIR/trajectory.csv,\n"
+               "DIR/summary.json and DIR/A_final.npy (DIR defaults to output.dir, else\n"
+               "runs/<config name>). See docs/dlnflow-run.md and docs/config.md.\n");
+}
+
+/* Returns 0 on success, DLN_EXIT_USAGE after printing the problem, -1 for --help. */
+static int parse_args(int argc, char **argv, run_args *a)
+{
+  memset(a, 0, sizeof *a);
+  a->overrides = calloc((size_t)argc, sizeof *a->overrides);
+  if (!a->overrides) return DLN_EXIT_USAGE;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return -1;
+    if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
+      a->quiet = 1;
+    } else if (strcmp(argv[i], "--out") == 0 || strcmp(argv[i], "-o") == 0) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "dlnflow run: --out needs a folder\n");
+        return DLN_EXIT_USAGE;
+      }
+      a->out = argv[++i];
+    } else if (argv[i][0] == '-') {
+      fprintf(stderr, "dlnflow run: unknown option '%s'\n", argv[i]);
+      return DLN_EXIT_USAGE;
+    } else if (strchr(argv[i], '=')) {
+      a->overrides[a->noverrides++] = argv[i];
+    } else if (!a->config) {
+      a->config = argv[i];
+    } else {
+      fprintf(stderr, "dlnflow run: unexpected argument '%s' (one CONFIG only)\n", argv[i]);
+      return DLN_EXIT_USAGE;
+    }
+  }
+  if (!a->config) {
+    fprintf(stderr, "dlnflow run: missing CONFIG\n");
+    run_usage(stderr);
+    return DLN_EXIT_USAGE;
+  }
+  return 0;
+}
+
+/* Chooses the run folder: --out, else output.dir, else runs/<config stem>. */
+static void choose_out_dir(const run_args *a, dln_config *cfg)
+{
+  if (cfg->out_dir[0] != '\0') return;
+  const char *base = strrchr(a->config, '/');
+  base = base ? base + 1 : a->config;
+  char stem[256];
+  snprintf(stem, sizeof stem, "%s", base);
+  char *dot = strrchr(stem, '.');
+  if (dot && dot != stem) *dot = '\0';
+  snprintf(cfg->out_dir, sizeof cfg->out_dir, "runs/%s", stem);
+}
+
+/* ---- trajectory.csv ----------------------------------------------------------------- */
+
+typedef struct trajectory_writer {
+  dln_outfile file;
+  size_t nsv;            /* singular-value columns */
+  double t_max;
+  int quiet;
+  dln_progress progress;
+} trajectory_writer;
+
+static void write_header(trajectory_writer *w)
+{
+  fprintf(w->file.fp, "t,loss,test_loss,grad_norm,theta_norm,balance_drift,rank");
+  for (size_t i = 0; i < w->nsv; i++) fprintf(w->file.fp, ",sv%zu", i + 1);
+  fputc('\n', w->file.fp);
+}
+
+static int write_row(const dln_sample *s, void *data)
+{
+  trajectory_writer *w = data;
+  char buf[40];
+  FILE *fp = w->file.fp;
+  fprintf(fp, "%s", dln_format_double(buf, sizeof buf, s->t, 0));
+  fprintf(fp, ",%s", dln_format_double(buf, sizeof buf, s->loss, 0));
+  fprintf(fp, ",%s", dln_format_double(buf, sizeof buf, s->test_loss, 1));
+  fprintf(fp, ",%s", dln_format_double(buf, sizeof buf, s->grad_norm, 0));
+  fprintf(fp, ",%s", dln_format_double(buf, sizeof buf, s->theta_norm, 0));
+  fprintf(fp, ",%s", dln_format_double(buf, sizeof buf, s->balance_drift, 0));
+  fprintf(fp, ",%zu", s->rank);
+  for (size_t i = 0; i < w->nsv; i++)
+    fprintf(fp, ",%s", dln_format_double(buf, sizeof buf, s->sv[i], 0));
+  fputc('\n', fp);
+  /* Rows reach the disk as they come, so a crash still leaves the .tmp to look at. */
+  fflush(fp);
+  if (!w->quiet) dln_progress_update(&w->progress, s->t, w->t_max, s->loss);
+  return DLN_SUCCESS;
+}
+
+/* ---- summary.json ------------------------------------------------------------------- */
+
+static json_t *network_json(const dln_network *net)
+{
+  json_t *widths = json_array();
+  for (size_t l = 0; l <= dln_network_depth(net); l++)
+    json_array_append_new(widths, json_integer((json_int_t)dln_network_width(net, l)));
+  return json_pack("{s:I, s:o, s:I}", "depth", (json_int_t)dln_network_depth(net), "widths",
+                   widths, "nparams", (json_int_t)dln_network_nparams(net));
+}
+
+static json_t *real_or_null(double x) { return x == x ? json_real(x) : json_null(); }
+
+static json_t *result_json(const dln_run_result *r)
+{
+  json_t *sv = json_array();
+  for (size_t i = 0; i < r->last.nsv; i++) json_array_append_new(sv, json_real(r->last.sv[i]));
+  return json_pack("{s:f, s:f, s:f, s:o, s:f, s:f, s:f, s:I, s:o, s:I}", "t_final", r->last.t,
+                   "loss_initial", r->loss_initial, "loss_final", r->last.loss,
+                   "test_loss_final", real_or_null(r->last.test_loss), "grad_norm_final",
+                   r->last.grad_norm, "theta_norm_final", r->last.theta_norm,
+                   "balance_drift_final", r->last.balance_drift, "rank_final",
+                   (json_int_t)r->last.rank, "singular_values_final", sv, "samples",
+                   (json_int_t)r->samples);
+}
+
+static int write_summary(const dln_config *cfg, const dln_setup *setup, const char *status,
+                         const char *message, const dln_run_result *r, const double *layer_atol)
+{
+  const dln_network *net = dln_problem_network(setup->problem);
+  json_t *atol = json_array();
+  for (size_t l = 0; l < dln_network_depth(net); l++)
+    json_array_append_new(atol, json_real(layer_atol[l]));
+  const dln_cost *cost = dln_problem_cost(setup->problem);
+  json_t *root = json_pack(
+      "{s:s, s:s, s:s, s:o, s:o, s:{s:s, s:s, s:s}, s:o, s:{s:s, s:f, s:o, s:o}, "
+      "s:{s:f, s:f}, s:o}",
+      "command", "run", "status", status, "message", message, "config", dln_cli_config_json(cfg),
+      "network", network_json(net), "data", "cost", dln_cost_name(cost), "formula",
+      dln_cost_formula(cost), "summary", setup->data_summary, "result", result_json(r), "solver",
+      "method", dln_method_name(cfg->solver.method), "rtol", cfg->solver.rtol, "layer_atol",
+      atol, "stats", dln_cli_stats_json(&r->stats), "time", "wall_seconds", r->wall_seconds,
+      "cpu_seconds", r->cpu_seconds, "versions", dln_cli_versions_json());
+  if (!root) return dln_error(DLN_ENOMEM, "cannot build summary.json");
+  json_object_set_new(json_object_get(root, "result"), "stop_reason",
+                      json_string(dln_stop_name(r->stop)));
+  char path[DLN_PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/summary.json", cfg->out_dir);
+  int code = dln_cli_write_json(path, root);
+  json_decref(root);
+  return code;
+}
+
+static void print_summary(const dln_config *cfg, const dln_setup *setup, const dln_run_result *r)
+{
+  const dln_network *net = dln_problem_network(setup->problem);
+  printf("dlnflow run: %s -> %s\n", cfg->source, cfg->out_dir);
+  printf("  network  L = %zu, widths", dln_network_depth(net));
+  for (size_t l = 0; l <= dln_network_depth(net); l++)
+    printf("%s%zu", l ? "," : " ", dln_network_width(net, l));
+  printf(" (P = %zu)\n", dln_network_nparams(net));
+  printf("  data     %s\n", setup->data_summary);
+  printf("  solver   %s: %ld steps, %ld gradients, %ld H.v products\n",
+         dln_method_name(cfg->solver.method), r->stats.steps, r->stats.rhs_evals, r->stats.hvps);
+  printf("  result   t = %.6g (%s): loss %.4g -> %.4g", r->last.t, dln_stop_name(r->stop),
+         r->loss_initial, r->last.loss);
+  if (r->last.test_loss == r->last.test_loss) printf(", test loss %.4g", r->last.test_loss);
+  printf(", rank %zu\n", r->last.rank);
+  if (r->stats.loss_increases > 0)
+    printf("  warning  the loss rose after %ld accepted steps (largest rise %.3g relative): "
+           "tighten solver.rtol\n",
+           r->stats.loss_increases, r->stats.max_loss_increase);
+  printf("  time     %.3f s wall, %.3f s CPU\n", r->wall_seconds, r->cpu_seconds);
+}
+
+/* ---- the command -------------------------------------------------------------------- */
+
+/* Tries the start of the integration (tolerances against θ(0)) without writing anything. */
+static int check_start(const dln_setup *setup, const dln_flow_options *opt, double *layer_atol)
+{
+  dln_flow *flow = NULL;
+  int status = dln_flow_alloc(setup->problem, opt, &flow);
+  if (status == DLN_SUCCESS) status = dln_flow_init(flow, setup->theta0);
+  if (status == DLN_SUCCESS) dln_flow_layer_atol(flow, layer_atol);
+  dln_flow_free(flow);
+  return status;
+}
+
+static int integrate_and_write(dln_config *cfg, dln_setup *setup, const run_args *a,
+                               const double *layer_atol)
+{
+  const dln_network *net = dln_problem_network(setup->problem);
+  size_t rows = dln_network_width(net, dln_network_depth(net)), cols = dln_network_width(net, 0);
+  double *times = NULL;
+  size_t ntimes = 0;
+  int status = dln_run_times(cfg->t_min, cfg->solver.t_max, cfg->out_samples, cfg->times,
+                             cfg->ntimes, &times, &ntimes);
+  if (status != DLN_SUCCESS) {
+    dln_cli_report("output times", status);
+    return DLN_EXIT_USAGE;
+  }
+  status = dln_cli_make_dir(cfg->out_dir);
+  trajectory_writer w = {.nsv = rows < cols ? rows : cols, .t_max = cfg->solver.t_max,
+                         .quiet = a->quiet};
+  if (w.nsv > MAX_SV_COLUMNS) w.nsv = MAX_SV_COLUMNS;
+  char path[DLN_PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/trajectory.csv", cfg->out_dir);
+  if (status == DLN_SUCCESS) status = dln_outfile_open(&w.file, path);
+  if (status != DLN_SUCCESS) {
+    free(times);
+    dln_cli_report("output", status);
+    return DLN_EXIT_USAGE;
+  }
+  write_header(&w);
+  dln_progress_start(&w.progress);
+  dln_flow_options opt = cfg->solver;
+  opt.interrupt = &dln_cli_interrupted;
+  dln_run_result r;
+  int run_status = dln_run_trajectory(setup->problem, setup->theta0, &opt, times, ntimes,
+                                      cfg->rank_tol, write_row, &w, &r);
+  dln_progress_end(&w.progress);
+  free(times);
+  char message[1100] = "";
+  const char *state = "completed";
+  if (run_status != DLN_SUCCESS) {
+    snprintf(message, sizeof message, "%s", dln_error_message());
+    state = "failed";
+  } else if (r.stop == DLN_STOP_INTERRUPT) {
+    snprintf(message, sizeof message, "interrupted by a signal at t = %.6g", r.last.t);
+    state = "interrupted";
+  }
+  int io = dln_outfile_commit(&w.file);
+  if (io == DLN_SUCCESS && r.samples > 0) {
+    snprintf(path, sizeof path, "%s/A_final.npy", cfg->out_dir);
+    /* The final A is that of the last record: recompute it from the problem's cache. */
+    io = dln_matrix_write_npy(path, dln_problem_product(setup->problem), rows, cols);
+  }
+  if (io == DLN_SUCCESS) io = write_summary(cfg, setup, state, message, &r, layer_atol);
+  if (io != DLN_SUCCESS) {
+    dln_cli_report("writing results", io);
+    return DLN_EXIT_FAILED;
+  }
+  if (run_status != DLN_SUCCESS) {
+    fprintf(stderr, "dlnflow run: integration failed: %s\n", message);
+    fprintf(stderr, "dlnflow run: kept %zu rows up to t = %.6g in %s\n", r.samples, r.last.t,
+            cfg->out_dir);
+    return DLN_EXIT_FAILED;
+  }
+  if (!a->quiet) print_summary(cfg, setup, &r);
+  if (r.stop == DLN_STOP_INTERRUPT) {
+    fprintf(stderr, "dlnflow run: %s; kept what it had in %s\n", message, cfg->out_dir);
+    return DLN_EXIT_INTERRUPTED;
+  }
+  return DLN_EXIT_OK;
+}
+
+int dln_cmd_run(int argc, char **argv)
+{
+  run_args a;
+  int code = parse_args(argc, argv, &a);
+  if (code != 0) {
+    free(a.overrides);
+    if (code < 0) run_usage(stdout);
+    return code < 0 ? DLN_EXIT_OK : code;
+  }
+  dln_config *cfg = malloc(sizeof *cfg);
+  dln_setup setup = {0};
+  if (!cfg) {
+    free(a.overrides);
+    return DLN_EXIT_FAILED;
+  }
+  code = DLN_EXIT_USAGE;
+  if (dln_cli_load_config(a.config, a.overrides, a.noverrides, a.out, cfg) != DLN_SUCCESS)
+    goto done;
+  choose_out_dir(&a, cfg);
+  int status = dln_setup_build(cfg, &setup);
+  if (status != DLN_SUCCESS) {
+    dln_cli_report(a.config, status);
+    goto done;
+  }
+  double layer_atol[DLN_MAX_DEPTH];
+  status = check_start(&setup, &cfg->solver, layer_atol);
+  if (status != DLN_SUCCESS) {
+    dln_cli_report(a.config, status);
+    goto done;
+  }
+  dln_cli_catch_interrupts();
+  code = integrate_and_write(cfg, &setup, &a, layer_atol);
+done:
+  dln_setup_release(&setup);
+  free(cfg);
+  free(a.overrides);
+  return code;
+}

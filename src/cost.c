@@ -1,0 +1,61 @@
+/* The cost interface: a table of operations plus the state it works on (include/dlnflow/cost.h). */
+#include "dlnflow/cost.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "dlnflow/errors.h"
+
+struct dln_cost {
+  const dln_cost_ops *ops; /* operations (static, not owned) */
+  void *state;             /* owned; released by ops->free */
+  size_t rows, cols;       /* shape of A: n_L x n_0 */
+};
+
+int dln_cost_alloc(const dln_cost_ops *ops, void *state, size_t rows, size_t cols, dln_cost **out)
+{
+  *out = NULL;
+  dln_cost *cost = malloc(sizeof *cost);
+  if (!cost) {
+    if (ops->free) ops->free(state);
+    return dln_error(DLN_ENOMEM, "dln_cost_alloc: out of memory");
+  }
+  cost->ops = ops;
+  cost->state = state;
+  cost->rows = rows;
+  cost->cols = cols;
+  *out = cost;
+  return DLN_SUCCESS;
+}
+
+void dln_cost_free(dln_cost *cost)
+{
+  if (!cost) return;
+  if (cost->ops->free) cost->ops->free(cost->state);
+  free(cost);
+}
+
+const char *dln_cost_name(const dln_cost *cost) { return cost->ops->name; }
+const char *dln_cost_formula(const dln_cost *cost) { return cost->ops->formula; }
+size_t dln_cost_rows(const dln_cost *cost) { return cost->rows; }
+size_t dln_cost_cols(const dln_cost *cost) { return cost->cols; }
+int dln_cost_has_test(const dln_cost *cost) { return cost->ops->test_value != NULL; }
+
+int dln_cost_evaluate(const dln_cost *cost, const double *A, double *value, double *G)
+{
+  return cost->ops->evaluate(cost->state, A, value, G);
+}
+
+int dln_cost_hessian_dir(const dln_cost *cost, const double *A, const double *dA, double *dG)
+{
+  return cost->ops->hessian_dir(cost->state, A, dA, dG);
+}
+
+int dln_cost_test_value(const dln_cost *cost, const double *A, double *value)
+{
+  if (!cost->ops->test_value) {
+    *value = NAN;
+    return DLN_SUCCESS;
+  }
+  return cost->ops->test_value(cost->state, A, value);
+}

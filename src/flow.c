@@ -1,0 +1,562 @@
+/* The gradient flow θ' = -∇ℒ(θ) with CVODE, and gradient descent (include/dlnflow/flow.h).
+ *
+ * Contents:
+ *   options          defaults and bounds
+ *   callbacks        rhs (-∇ℒ), jtimes (-H·v), CVODE's error handler
+ *   tolerances       per-layer absolute tolerances from θ(0)'s layer scales
+ *   set-up           dln_flow_alloc / dln_flow_init / dln_flow_free
+ *   stepping         one CVODE step, one GD step, stop rules, dense output
+ *
+ * The driver steps CVODE one step at a time (CV_ONE_STEP) so that it can watch the loss
+ * after every accepted step: the exact flow never raises it, so a rise flags integration
+ * error. Output at a requested time comes from CVODE's dense output (CVodeGetDky), and a
+ * loss target reached inside a step is located there by bisection on the interpolant.
+ */
+#include "dlnflow/flow.h"
+
+#include <cvode/cvode.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sundials/sundials_context.h>
+#include <sunlinsol/sunlinsol_spgmr.h>
+#include <sunnonlinsol/sunnonlinsol_fixedpoint.h>
+
+#include "dlnflow/errors.h"
+#include "nvector_fast.h"
+
+/* A loss rise below this many ulps of the loss is evaluation round-off, not integration error. */
+#define LOSS_RISE_ULPS 64.0
+/* Bisection steps when locating a stop inside a step: enough to reach round-off in t. */
+#define LOCATE_ITERATIONS 80
+
+struct dln_flow {
+  dln_problem *problem;     /* not owned */
+  dln_flow_options opt;     /* copy of the options */
+  size_t n;                 /* P, the number of parameters */
+  size_t depth;             /* L */
+  SUNContext ctx;           /* SUNDIALS context (owned) */
+  void *cvode;              /* CVODE memory (owned; NULL for gd) */
+  SUNLinearSolver ls;       /* GMRES (bdf only, owned) */
+  SUNNonlinearSolver nls;   /* fixed-point iteration (adams only, owned) */
+  N_Vector y;               /* integrator state at t_step (owned) */
+  N_Vector out;             /* output state at t_out (owned) */
+  N_Vector probe;           /* scratch state for locating stops (owned) */
+  N_Vector atol;            /* per-component absolute tolerance (owned) */
+  double *grad;             /* P doubles of gradient workspace (owned) */
+  double *layer_atol;       /* absolute tolerance of each layer, L doubles (owned) */
+  double t_step;            /* time the integrator has reached */
+  double t_prev;            /* time at the start of the last step */
+  double t_out;             /* time of the output state */
+  double loss_step;         /* ℒ(y) at t_step */
+  int initialised;          /* CVodeInit has run */
+  int finished;             /* a stop rule ended the run */
+  dln_stop finish_reason;   /* which one */
+  dln_flow_stats stats;     /* counters kept by the driver (CVODE's are read on demand) */
+  long hvp_base;            /* the problem's Hessian-vector count at dln_flow_init */
+  char solver_message[512]; /* CVODE's last error or warning text */
+};
+
+/* ---- options ------------------------------------------------------------------------ */
+
+void dln_flow_options_default(dln_flow_options *opt)
+{
+  memset(opt, 0, sizeof *opt);
+  opt->method = DLN_METHOD_BDF;
+  opt->rtol = 1e-6;
+  opt->atol = 0.0;
+  opt->t_max = 1e4;
+  opt->loss_target = 0.0;
+  opt->grad_tol = 0.0;
+  opt->learning_rate = 1e-3;
+  opt->max_steps = 0;
+  opt->krylov_dim = 10;
+  opt->interrupt = NULL;
+}
+
+int dln_flow_options_check(const dln_flow_options *opt)
+{
+  if (!(opt->rtol > 0.0 && opt->rtol < 1.0))
+    return dln_error(DLN_EINVAL, "solver.rtol = %g: must lie in (0, 1)", opt->rtol);
+  if (opt->rtol < 10.0 * DBL_EPSILON)
+    return dln_error(DLN_EINVAL, "solver.rtol = %g: below what double precision can deliver "
+                     "(%g)", opt->rtol, 10.0 * DBL_EPSILON);
+  if (!(opt->atol >= 0.0) || !isfinite(opt->atol))
+    return dln_error(DLN_EINVAL, "solver.atol = %g: must be >= 0 (0 for automatic)", opt->atol);
+  if (!(opt->t_max > 0.0) || !isfinite(opt->t_max))
+    return dln_error(DLN_EINVAL, "solver.t_max = %g: must be positive and finite", opt->t_max);
+  if (!(opt->loss_target >= 0.0) || !(opt->grad_tol >= 0.0))
+    return dln_error(DLN_EINVAL, "solver.loss_target and solver.grad_tol must be >= 0");
+  if (opt->method == DLN_METHOD_GD && (!(opt->learning_rate > 0.0) || !isfinite(opt->learning_rate)))
+    return dln_error(DLN_EINVAL, "solver.learning_rate = %g: must be positive",
+                     opt->learning_rate);
+  if (opt->krylov_dim < 1)
+    return dln_error(DLN_EINVAL, "solver.krylov_dim = %d: must be >= 1", opt->krylov_dim);
+  return DLN_SUCCESS;
+}
+
+const char *dln_stop_name(dln_stop why)
+{
+  switch (why) {
+  case DLN_STOP_NONE: return "none";
+  case DLN_STOP_T_MAX: return "t_max";
+  case DLN_STOP_LOSS_TARGET: return "loss_target";
+  case DLN_STOP_GRAD_TOL: return "grad_tol";
+  case DLN_STOP_MAX_STEPS: return "max_steps";
+  case DLN_STOP_INTERRUPT: return "interrupted";
+  }
+  return "unknown";
+}
+
+const char *dln_method_name(dln_method m)
+{
+  switch (m) {
+  case DLN_METHOD_BDF: return "bdf";
+  case DLN_METHOD_ADAMS: return "adams";
+  case DLN_METHOD_GD: return "gd";
+  }
+  return "unknown";
+}
+
+/* ---- callbacks ---------------------------------------------------------------------- */
+
+static int all_finite(const double *x, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(x[i])) return 0;
+  return 1;
+}
+
+/* ydot = -∇ℒ(y). A non-finite gradient is recoverable: CVODE retries with a smaller step. */
+static int rhs(realtype t, N_Vector y, N_Vector ydot, void *user_data)
+{
+  dln_flow *f = user_data;
+  (void)t;
+  double loss;
+  double *g = NV_DATA_S(ydot);
+  if (dln_problem_gradient(f->problem, NV_DATA_S(y), &loss, g) != DLN_SUCCESS) return -1;
+  for (size_t i = 0; i < f->n; i++) g[i] = -g[i];
+  return all_finite(g, f->n) && isfinite(loss) ? 0 : 1;
+}
+
+/* Jv = -H(y) v: the Jacobian of the right-hand side, matrix-free. */
+static int jtimes(N_Vector v, N_Vector Jv, realtype t, N_Vector y, N_Vector fy, void *user_data,
+                  N_Vector tmp)
+{
+  dln_flow *f = user_data;
+  (void)t;
+  (void)fy;
+  (void)tmp;
+  double *out = NV_DATA_S(Jv);
+  if (dln_problem_hvp(f->problem, NV_DATA_S(y), NV_DATA_S(v), out) != DLN_SUCCESS) return -1;
+  for (size_t i = 0; i < f->n; i++) out[i] = -out[i];
+  return all_finite(out, f->n) ? 0 : 1;
+}
+
+/* Keeps CVODE's message for our own error report instead of printing it. */
+static void cvode_message(int error_code, const char *module, const char *function, char *msg,
+                          void *user_data)
+{
+  dln_flow *f = user_data;
+  (void)error_code;
+  (void)module;
+  snprintf(f->solver_message, sizeof f->solver_message, "%s: %s", function, msg);
+}
+
+/* ---- tolerances --------------------------------------------------------------------- */
+
+/* Returns the root-mean-square entry of W_l in θ. */
+static double layer_rms(const dln_network *net, const double *theta, size_t l)
+{
+  size_t count = dln_network_width(net, l) * dln_network_width(net, l - 1);
+  const double *W = theta + dln_network_layer_offset(net, l);
+  double scale = 0.0, sum = 1.0; /* scaled sum of squares, safe from under/overflow */
+  for (size_t i = 0; i < count; i++) {
+    double a = fabs(W[i]);
+    if (a == 0.0) continue;
+    if (a > scale) {
+      sum = 1.0 + sum * (scale / a) * (scale / a);
+      scale = a;
+    } else {
+      sum += (a / scale) * (a / scale);
+    }
+  }
+  return scale * sqrt(sum / (double)count);
+}
+
+/* Sets layer_atol and the per-component atol vector from θ(0). */
+static int set_tolerances(dln_flow *f, const double *theta0)
+{
+  const dln_network *net = dln_problem_network(f->problem);
+  double largest = 0.0;
+  for (size_t l = 1; l <= f->depth; l++) {
+    double rms = layer_rms(net, theta0, l);
+    f->layer_atol[l - 1] = rms;
+    if (rms > largest) largest = rms;
+  }
+  if (largest == 0.0)
+    return dln_error(DLN_EINVAL, "init: θ(0) = 0 is a critical point of every loss here; the "
+                     "flow cannot leave it");
+  for (size_t l = 1; l <= f->depth; l++) {
+    double rms = f->layer_atol[l - 1];
+    if (f->opt.atol > 0.0) {
+      if (rms > 0.0 && f->opt.atol > DLN_ATOL_MAX_RATIO * rms)
+        return dln_error(DLN_EINVAL,
+                         "solver.atol = %g is too large against layer %zu, whose initial RMS "
+                         "entry is %g (ratio %.3g > %g): CVODE would accept wrong trajectories; "
+                         "set solver.atol = 0 for per-layer automatic tolerances",
+                         f->opt.atol, l, rms, f->opt.atol / rms, DLN_ATOL_MAX_RATIO);
+      f->layer_atol[l - 1] = f->opt.atol;
+    } else {
+      /* A zero layer takes the largest layer's scale: it has to grow to that size anyway. */
+      f->layer_atol[l - 1] = f->opt.rtol * (rms > 0.0 ? rms : largest);
+    }
+  }
+  double *a = NV_DATA_S(f->atol);
+  for (size_t l = 1; l <= f->depth; l++) {
+    size_t begin = dln_network_layer_offset(net, l), end = dln_network_layer_offset(net, l + 1);
+    if (l == f->depth) end = f->n;
+    for (size_t i = begin; i < end; i++) a[i] = f->layer_atol[l - 1];
+  }
+  return DLN_SUCCESS;
+}
+
+/* ---- set-up ------------------------------------------------------------------------- */
+
+/* Returns DLN_ESOLVER with the name of a failed SUNDIALS call. */
+static int check_flag(dln_flow *f, int flag, const char *call)
+{
+  if (flag >= 0) return DLN_SUCCESS;
+  return dln_error(DLN_ESOLVER, "%s failed (%s)%s%s", call, CVodeGetReturnFlagName(flag),
+                   f->solver_message[0] ? ": " : "", f->solver_message);
+}
+
+static int create_cvode(dln_flow *f)
+{
+  int lmm = f->opt.method == DLN_METHOD_ADAMS ? CV_ADAMS : CV_BDF;
+  f->cvode = CVodeCreate(lmm, f->ctx);
+  if (!f->cvode) return dln_error(DLN_ENOMEM, "CVodeCreate failed");
+  int status = check_flag(f, CVodeSetErrHandlerFn(f->cvode, cvode_message, f),
+                          "CVodeSetErrHandlerFn");
+  if (status == DLN_SUCCESS)
+    status = check_flag(f, CVodeInit(f->cvode, rhs, 0.0, f->y), "CVodeInit");
+  if (status == DLN_SUCCESS)
+    status = check_flag(f, CVodeSetUserData(f->cvode, f), "CVodeSetUserData");
+  if (status != DLN_SUCCESS) return status;
+  if (f->opt.method == DLN_METHOD_BDF) {
+    f->ls = SUNLinSol_SPGMR(f->y, SUN_PREC_NONE, f->opt.krylov_dim, f->ctx);
+    if (!f->ls) return dln_error(DLN_ENOMEM, "SUNLinSol_SPGMR failed");
+    status = check_flag(f, CVodeSetLinearSolver(f->cvode, f->ls, NULL), "CVodeSetLinearSolver");
+    if (status == DLN_SUCCESS)
+      status = check_flag(f, CVodeSetJacTimes(f->cvode, NULL, jtimes), "CVodeSetJacTimes");
+  } else {
+    f->nls = SUNNonlinSol_FixedPoint(f->y, 0, f->ctx);
+    if (!f->nls) return dln_error(DLN_ENOMEM, "SUNNonlinSol_FixedPoint failed");
+    status = check_flag(f, CVodeSetNonlinearSolver(f->cvode, f->nls), "CVodeSetNonlinearSolver");
+  }
+  if (status == DLN_SUCCESS)
+    status = check_flag(f, CVodeSetStopTime(f->cvode, f->opt.t_max), "CVodeSetStopTime");
+  return status;
+}
+
+int dln_flow_alloc(dln_problem *p, const dln_flow_options *opt, dln_flow **out)
+{
+  *out = NULL;
+  int status = dln_flow_options_check(opt);
+  if (status != DLN_SUCCESS) return status;
+  dln_flow *f = calloc(1, sizeof *f);
+  if (!f) return dln_error(DLN_ENOMEM, "dln_flow_alloc: out of memory");
+  f->problem = p;
+  f->opt = *opt;
+  f->n = dln_problem_nparams(p);
+  f->depth = dln_network_depth(dln_problem_network(p));
+  if (SUNContext_Create(NULL, &f->ctx) != 0) {
+    free(f);
+    return dln_error(DLN_ENOMEM, "SUNContext_Create failed");
+  }
+  f->y = dln_nvector_new((sunindextype)f->n, f->ctx);
+  f->out = dln_nvector_new((sunindextype)f->n, f->ctx);
+  f->probe = dln_nvector_new((sunindextype)f->n, f->ctx);
+  f->atol = dln_nvector_new((sunindextype)f->n, f->ctx);
+  f->grad = malloc(f->n * sizeof *f->grad);
+  f->layer_atol = malloc(f->depth * sizeof *f->layer_atol);
+  if (!f->y || !f->out || !f->probe || !f->atol || !f->grad || !f->layer_atol) {
+    dln_flow_free(f);
+    return dln_error(DLN_ENOMEM, "dln_flow_alloc: out of memory for %zu parameters", f->n);
+  }
+  *out = f;
+  return DLN_SUCCESS;
+}
+
+void dln_flow_free(dln_flow *f)
+{
+  if (!f) return;
+  if (f->cvode) CVodeFree(&f->cvode);
+  if (f->ls) SUNLinSolFree(f->ls);
+  if (f->nls) SUNNonlinSolFree(f->nls);
+  if (f->y) N_VDestroy(f->y);
+  if (f->out) N_VDestroy(f->out);
+  if (f->probe) N_VDestroy(f->probe);
+  if (f->atol) N_VDestroy(f->atol);
+  free(f->grad);
+  free(f->layer_atol);
+  if (f->ctx) SUNContext_Free(&f->ctx);
+  free(f);
+}
+
+int dln_flow_init(dln_flow *f, const double *theta0)
+{
+  if (!all_finite(theta0, f->n))
+    return dln_error(DLN_ENONFINITE, "dln_flow_init: θ(0) holds NaN or inf");
+  int status = set_tolerances(f, theta0);
+  if (status != DLN_SUCCESS) return status;
+  memcpy(NV_DATA_S(f->y), theta0, f->n * sizeof *theta0);
+  memcpy(NV_DATA_S(f->out), theta0, f->n * sizeof *theta0);
+  f->t_step = f->t_prev = f->t_out = 0.0;
+  f->finished = 0;
+  f->finish_reason = DLN_STOP_NONE;
+  memset(&f->stats, 0, sizeof f->stats);
+  f->hvp_base = dln_problem_get_counters(f->problem).hvps;
+  f->solver_message[0] = '\0';
+  status = dln_problem_loss(f->problem, theta0, &f->loss_step);
+  if (status != DLN_SUCCESS) return status;
+  if (!isfinite(f->loss_step))
+    return dln_error(DLN_ENONFINITE, "dln_flow_init: the loss at θ(0) is %g", f->loss_step);
+  if (f->opt.method == DLN_METHOD_GD) return DLN_SUCCESS;
+
+  if (!f->initialised) {
+    status = create_cvode(f);
+    if (status != DLN_SUCCESS) return status;
+    f->initialised = 1;
+  } else {
+    status = check_flag(f, CVodeReInit(f->cvode, 0.0, f->y), "CVodeReInit");
+    if (status != DLN_SUCCESS) return status;
+  }
+  return check_flag(f, CVodeSVtolerances(f->cvode, f->opt.rtol, f->atol), "CVodeSVtolerances");
+}
+
+/* ---- stepping ----------------------------------------------------------------------- */
+
+/* Records a loss rise between accepted steps (never seen on the exact flow). */
+static void watch_loss(dln_flow *f, double loss_new)
+{
+  double rise = loss_new - f->loss_step;
+  if (rise > LOSS_RISE_ULPS * DBL_EPSILON * fabs(f->loss_step)) {
+    double relative = f->loss_step != 0.0 ? rise / fabs(f->loss_step) : INFINITY;
+    f->stats.loss_increases++;
+    if (relative > f->stats.max_loss_increase) f->stats.max_loss_increase = relative;
+  }
+  f->loss_step = loss_new;
+}
+
+/* Takes one CVODE step; updates t_prev, t_step and the loss watch. */
+static int cvode_step(dln_flow *f, double t_out)
+{
+  realtype t;
+  int flag = CVode(f->cvode, t_out, f->y, &t, CV_ONE_STEP);
+  if (flag < 0)
+    return dln_error(DLN_ESOLVER, "CVODE failed at t = %.6g (%s)%s%s", f->t_step,
+                     CVodeGetReturnFlagName(flag), f->solver_message[0] ? ": " : "",
+                     f->solver_message);
+  f->t_prev = f->t_step;
+  f->t_step = t;
+  f->stats.steps++;
+  double loss;
+  int status = dln_problem_loss(f->problem, NV_DATA_S(f->y), &loss);
+  if (status != DLN_SUCCESS) return status;
+  if (!isfinite(loss))
+    return dln_error(DLN_ENONFINITE, "the loss became %g at t = %.6g", loss, t);
+  watch_loss(f, loss);
+  return DLN_SUCCESS;
+}
+
+/* Takes one gradient-descent step θ <- θ - η ∇ℒ(θ). */
+static int gd_step(dln_flow *f)
+{
+  double loss;
+  double *theta = NV_DATA_S(f->y);
+  int status = dln_problem_gradient(f->problem, theta, &loss, f->grad);
+  if (status != DLN_SUCCESS) return status;
+  for (size_t i = 0; i < f->n; i++) theta[i] -= f->opt.learning_rate * f->grad[i];
+  f->stats.steps++;
+  f->t_prev = f->t_step;
+  /* Time is k·η, computed from k so that it does not accumulate rounding. */
+  f->t_step = (double)f->stats.steps * f->opt.learning_rate;
+  status = dln_problem_loss(f->problem, theta, &loss);
+  if (status != DLN_SUCCESS) return status;
+  if (!isfinite(loss))
+    return dln_error(DLN_ENONFINITE,
+                     "gradient descent diverged at step %ld (loss %g): lower "
+                     "solver.learning_rate = %g",
+                     f->stats.steps, loss, f->opt.learning_rate);
+  watch_loss(f, loss);
+  return DLN_SUCCESS;
+}
+
+/* Writes the state at t (within the last step) into v. */
+static int state_at(dln_flow *f, double t, N_Vector v)
+{
+  if (f->opt.method == DLN_METHOD_GD || t >= f->t_step) {
+    N_VScale(1.0, f->y, v);
+    return DLN_SUCCESS;
+  }
+  return check_flag(f, CVodeGetDky(f->cvode, t, 0, v), "CVodeGetDky");
+}
+
+/* Returns the stop quantity whose crossing of its threshold ends the run (ℒ or ||∇ℒ||). */
+static int stop_measure(dln_flow *f, dln_stop rule, const double *theta, double *value)
+{
+  if (rule == DLN_STOP_LOSS_TARGET) return dln_problem_loss(f->problem, theta, value);
+  double loss;
+  int status = dln_problem_gradient(f->problem, theta, &loss, f->grad);
+  double s = 0.0;
+  for (size_t i = 0; i < f->n; i++) s += f->grad[i] * f->grad[i];
+  *value = sqrt(s);
+  return status;
+}
+
+/* Sets out to the first point of the last step where the rule's measure reaches threshold,
+ * by bisection on the dense output (the measure is above it at t_prev, at or below at t_step). */
+static int locate_stop(dln_flow *f, dln_stop rule, double threshold)
+{
+  double lo = f->t_prev, hi = f->t_step;
+  for (int i = 0; i < LOCATE_ITERATIONS && hi - lo > 4.0 * DBL_EPSILON * fabs(hi); i++) {
+    double mid = 0.5 * (lo + hi), value;
+    int status = state_at(f, mid, f->probe);
+    if (status == DLN_SUCCESS) status = stop_measure(f, rule, NV_DATA_S(f->probe), &value);
+    if (status != DLN_SUCCESS) return status;
+    if (value <= threshold)
+      hi = mid;
+    else
+      lo = mid;
+  }
+  f->t_out = hi;
+  return state_at(f, hi, f->out);
+}
+
+/* Ends the run at the current step for `why`, placing the output state. */
+static int finish(dln_flow *f, dln_stop why, dln_stop *out_why)
+{
+  f->finished = 1;
+  f->finish_reason = why;
+  *out_why = why;
+  if (why == DLN_STOP_LOSS_TARGET || why == DLN_STOP_GRAD_TOL) {
+    if (f->opt.method == DLN_METHOD_GD || f->stats.steps == 0) {
+      f->t_out = f->t_step;
+      return state_at(f, f->t_step, f->out);
+    }
+    return locate_stop(f, why, why == DLN_STOP_LOSS_TARGET ? f->opt.loss_target
+                                                            : f->opt.grad_tol);
+  }
+  f->t_out = f->t_step;
+  return state_at(f, f->t_step, f->out);
+}
+
+/* Checks the stop rules after a step; sets *why to the first that holds. */
+static int check_stops(dln_flow *f, dln_stop *why)
+{
+  *why = DLN_STOP_NONE;
+  if (f->opt.loss_target > 0.0 && f->loss_step <= f->opt.loss_target) {
+    *why = DLN_STOP_LOSS_TARGET;
+    return DLN_SUCCESS;
+  }
+  if (f->opt.grad_tol > 0.0) {
+    double norm;
+    int status = stop_measure(f, DLN_STOP_GRAD_TOL, NV_DATA_S(f->y), &norm);
+    if (status != DLN_SUCCESS) return status;
+    if (norm <= f->opt.grad_tol) {
+      *why = DLN_STOP_GRAD_TOL;
+      return DLN_SUCCESS;
+    }
+  }
+  if (f->opt.max_steps > 0 && f->stats.steps >= f->opt.max_steps) *why = DLN_STOP_MAX_STEPS;
+  else if (f->t_step >= f->opt.t_max) *why = DLN_STOP_T_MAX;
+  else if (f->opt.interrupt && *f->opt.interrupt) *why = DLN_STOP_INTERRUPT;
+  return DLN_SUCCESS;
+}
+
+/* Returns whether the integrator must step again before it can produce output at t_out. */
+static int needs_step(const dln_flow *f, double t_out)
+{
+  if (f->opt.method == DLN_METHOD_GD)
+    return f->t_step + f->opt.learning_rate <= t_out * (1.0 + 4.0 * DBL_EPSILON);
+  return f->t_step < t_out;
+}
+
+int dln_flow_advance(dln_flow *f, double t_out, dln_stop *why)
+{
+  *why = DLN_STOP_NONE;
+  if (f->finished) {
+    *why = f->finish_reason;
+    return DLN_SUCCESS;
+  }
+  if (t_out > f->opt.t_max) t_out = f->opt.t_max;
+  if (f->stats.steps == 0) { /* a run can be asked to stop before its first step */
+    dln_stop early;
+    int status = check_stops(f, &early);
+    if (status != DLN_SUCCESS) return status;
+    if (early == DLN_STOP_LOSS_TARGET || early == DLN_STOP_GRAD_TOL ||
+        early == DLN_STOP_INTERRUPT)
+      return finish(f, early, why);
+  }
+  while (needs_step(f, t_out)) {
+    int status = f->opt.method == DLN_METHOD_GD ? gd_step(f) : cvode_step(f, t_out);
+    if (status != DLN_SUCCESS) {
+      f->finished = 1; /* keep the last good output state; the caller reports the failure */
+      return status;
+    }
+    dln_stop stop;
+    status = check_stops(f, &stop);
+    if (status != DLN_SUCCESS) return status;
+    if (stop == DLN_STOP_T_MAX && t_out < f->opt.t_max) stop = DLN_STOP_NONE;
+    if (stop != DLN_STOP_NONE) {
+      if (stop == DLN_STOP_T_MAX) break; /* output at t_max below, by dense output */
+      return finish(f, stop, why);
+    }
+  }
+  int status = state_at(f, t_out, f->out);
+  if (status != DLN_SUCCESS) return status;
+  f->t_out = f->opt.method == DLN_METHOD_GD ? f->t_step : t_out;
+  if (f->t_out >= f->opt.t_max ||
+      (f->opt.method == DLN_METHOD_GD && f->t_step + f->opt.learning_rate > f->opt.t_max)) {
+    f->finished = 1;
+    f->finish_reason = DLN_STOP_T_MAX;
+    *why = DLN_STOP_T_MAX;
+  }
+  return DLN_SUCCESS;
+}
+
+double dln_flow_time(const dln_flow *f) { return f->t_out; }
+const double *dln_flow_state(const dln_flow *f) { return NV_DATA_S(f->out); }
+
+void dln_flow_layer_atol(const dln_flow *f, double *atol)
+{
+  memcpy(atol, f->layer_atol, f->depth * sizeof *atol);
+}
+
+dln_flow_stats dln_flow_get_stats(const dln_flow *f)
+{
+  dln_flow_stats s = f->stats;
+  s.hvps = dln_problem_get_counters(f->problem).hvps - f->hvp_base;
+  if (f->cvode && f->opt.method != DLN_METHOD_GD) {
+    long v;
+    realtype h;
+    if (CVodeGetNumRhsEvals(f->cvode, &v) == CV_SUCCESS) s.rhs_evals = v;
+    if (CVodeGetNumNonlinSolvIters(f->cvode, &v) == CV_SUCCESS) s.newton_iters = v;
+    if (CVodeGetNumNonlinSolvConvFails(f->cvode, &v) == CV_SUCCESS) s.newton_conv_fails = v;
+    if (CVodeGetNumErrTestFails(f->cvode, &v) == CV_SUCCESS) s.error_test_fails = v;
+    if (CVodeGetLastStep(f->cvode, &h) == CV_SUCCESS) s.last_step = h;
+    if (f->ls) {
+      if (CVodeGetNumLinIters(f->cvode, &v) == CV_SUCCESS) s.linear_iters = v;
+      if (CVodeGetNumLinConvFails(f->cvode, &v) == CV_SUCCESS) s.linear_conv_fails = v;
+      long extra;
+      if (CVodeGetNumLinRhsEvals(f->cvode, &extra) == CV_SUCCESS) s.rhs_evals += extra;
+    }
+  } else {
+    s.rhs_evals = s.steps;
+    s.last_step = f->opt.learning_rate;
+  }
+  return s;
+}

@@ -1,0 +1,132 @@
+/* The shared run loop (include/dlnflow/run.h): flow, measure, hand over, repeat. */
+#include "dlnflow/run.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dlnflow/diagnostics.h"
+#include "dlnflow/errors.h"
+
+static int compare_doubles(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+int dln_run_times(double t_min, double t_max, size_t n, const double *extra, size_t nextra,
+                  double **times, size_t *count)
+{
+  *times = NULL;
+  *count = 0;
+  if (!(t_max > 0.0)) return dln_error(DLN_EINVAL, "solver.t_max = %g must be positive", t_max);
+  if (!(t_min > 0.0)) t_min = t_max * 1e-6;
+  if (t_min > t_max) t_min = t_max;
+  double *t = malloc((1 + n + nextra) * sizeof *t);
+  if (!t) return dln_error(DLN_ENOMEM, "out of memory for output times");
+  size_t k = 0;
+  t[k++] = 0.0;
+  double ratio = n > 1 ? log(t_max / t_min) / (double)(n - 1) : 0.0;
+  for (size_t i = 0; i < n; i++) t[k++] = i + 1 == n ? t_max : t_min * exp(ratio * (double)i);
+  for (size_t i = 0; i < nextra; i++)
+    if (extra[i] > 0.0 && extra[i] <= t_max) t[k++] = extra[i];
+  qsort(t, k, sizeof *t, compare_doubles);
+  size_t unique = 0;
+  for (size_t i = 0; i < k; i++)
+    if (unique == 0 || t[i] > t[unique - 1]) t[unique++] = t[i];
+  *times = t;
+  *count = unique;
+  return DLN_SUCCESS;
+}
+
+/* Workspaces of one run's measurements. */
+typedef struct measure_work {
+  double *grad;   /* P */
+  double *sv;     /* min(n_0, n_L) */
+  size_t nsv;
+  dln_balance *balance;
+} measure_work;
+
+static int measure(dln_problem *p, measure_work *w, double t, const double *theta,
+                   double rank_tol, dln_sample *s)
+{
+  size_t P = dln_problem_nparams(p);
+  const dln_network *net = dln_problem_network(p);
+  size_t rows = dln_network_width(net, dln_network_depth(net)), cols = dln_network_width(net, 0);
+  memset(s, 0, sizeof *s);
+  s->t = t;
+  s->theta = theta;
+  int status = dln_problem_gradient(p, theta, &s->loss, w->grad);
+  if (status != DLN_SUCCESS) return status;
+  s->grad_norm = dln_norm2(w->grad, P);
+  status = dln_singular_values(dln_problem_product(p), rows, cols, w->sv);
+  if (status != DLN_SUCCESS) return status;
+  s->sv = w->sv;
+  s->nsv = w->nsv;
+  s->rank = dln_rank(w->sv, w->nsv, rank_tol);
+  s->theta_norm = dln_norm2(theta, P);
+  s->balance_drift = dln_balance_drift(w->balance, theta);
+  return dln_problem_test_loss(p, theta, &s->test_loss);
+}
+
+static double cpu_now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double wall_now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int dln_run_trajectory(dln_problem *p, const double *theta0, const dln_flow_options *opt,
+                       const double *times, size_t ntimes, double rank_tol, dln_sample_fn fn,
+                       void *data, dln_run_result *result)
+{
+  memset(result, 0, sizeof *result);
+  double wall0 = wall_now(), cpu0 = cpu_now();
+  const dln_network *net = dln_problem_network(p);
+  size_t rows = dln_network_width(net, dln_network_depth(net)), cols = dln_network_width(net, 0);
+  measure_work w = {0};
+  dln_flow *flow = NULL;
+  w.nsv = rows < cols ? rows : cols;
+  w.grad = malloc(dln_problem_nparams(p) * sizeof *w.grad);
+  w.sv = malloc(w.nsv * sizeof *w.sv);
+  int status = (w.grad && w.sv) ? DLN_SUCCESS : dln_error(DLN_ENOMEM, "out of memory");
+  if (status == DLN_SUCCESS) status = dln_balance_alloc(net, theta0, &w.balance);
+  if (status == DLN_SUCCESS) status = dln_flow_alloc(p, opt, &flow);
+  if (status == DLN_SUCCESS) status = dln_flow_init(flow, theta0);
+
+  dln_sample s;
+  for (size_t i = 0; status == DLN_SUCCESS && i < ntimes; i++) {
+    dln_stop why = DLN_STOP_NONE;
+    if (times[i] > 0.0) status = dln_flow_advance(flow, times[i], &why);
+    if (status != DLN_SUCCESS) break;
+    status = measure(p, &w, dln_flow_time(flow), dln_flow_state(flow), rank_tol, &s);
+    if (status != DLN_SUCCESS) break;
+    if (result->samples == 0) result->loss_initial = s.loss;
+    result->samples++;
+    result->last = s;
+    size_t keep = s.nsv < 64 ? s.nsv : 64;
+    memcpy(result->sv_last, s.sv, keep * sizeof *s.sv);
+    result->last.sv = result->sv_last;
+    result->last.nsv = keep;
+    result->last.theta = NULL;
+    status = fn(&s, data);
+    result->stop = why;
+    if (why != DLN_STOP_NONE) break;
+  }
+  if (flow) result->stats = dln_flow_get_stats(flow);
+  result->wall_seconds = wall_now() - wall0;
+  result->cpu_seconds = cpu_now() - cpu0;
+  dln_flow_free(flow);
+  dln_balance_free(w.balance);
+  free(w.grad);
+  free(w.sv);
+  return status;
+}
