@@ -53,7 +53,7 @@ typedef enum key_type {
   KEY_BOOL,        /* int, 0 or 1 */
   KEY_PATH,        /* char[DLN_PATH_MAX]; relative paths are resolved on load */
   KEY_NAME,        /* char[DLN_NAME_MAX], one of names */
-  KEY_METHOD,      /* dln_method, written by name (names[i] is value i) */
+  KEY_ENUM,        /* an enum field (int-sized), written by name (names[i] is value i) */
   KEY_SIZE_LIST,   /* size_t[], entry count in count_offset */
   KEY_DOUBLE_LIST  /* double[], entry count in count_offset */
 } key_type;
@@ -69,7 +69,7 @@ typedef struct config_key {
   size_t min_count, max_count; /* lists: allowed number of entries */
   double min, max;             /* numbers (lists: every entry); NO_MIN/NO_MAX for none */
   unsigned open;               /* OPEN_MIN, OPEN_MAX */
-  const char *const *names;    /* KEY_NAME, KEY_METHOD: allowed values, NULL-terminated */
+  const char *const *names;    /* KEY_NAME, KEY_ENUM: allowed values, NULL-terminated */
   const char *help;            /* one line for docs/config.md */
 } config_key;
 
@@ -89,6 +89,7 @@ static const char *const GENERATOR_NAMES[] = {"lowrank", "teacher", NULL};
 static const char *const SCHEME_NAMES[] = {"gaussian", "scaled", "file", NULL};
 /* Indexed by dln_method. */
 static const char *const METHOD_NAMES[] = {"bdf", "adams", "gd", NULL};
+static const char *const PRECOND_NAMES[] = {"auto", "none", "dense", "block", NULL};
 
 static const config_key KEYS[] = {
   {"network", "depth", KEY_SIZE, FIELD(depth), RANGE(1, DLN_MAX_DEPTH),
@@ -137,7 +138,7 @@ static const config_key KEYS[] = {
   {"init", "seed", KEY_ULONG, FIELD(seed), RANGE(0, NO_MAX), .help = "seed of the initial weights"},
   {"init", "dir", KEY_PATH, FIELD(init_dir), .help = "file: folder of W1.csv .. WL.csv (or .npy)"},
 
-  {"solver", "method", KEY_METHOD, FIELD(solver.method), .names = METHOD_NAMES,
+  {"solver", "method", KEY_ENUM, FIELD(solver.method), .names = METHOD_NAMES,
    .help = "bdf, adams or gd"},
   {"solver", "rtol", KEY_DOUBLE, FIELD(solver.rtol), RANGE(0, 1), .open = OPEN_MIN | OPEN_MAX,
    .help = "relative tolerance"},
@@ -155,6 +156,11 @@ static const config_key KEYS[] = {
    .help = "stop after this many steps (0: no limit)"},
   {"solver", "krylov_dim", KEY_INT, FIELD(solver.krylov_dim), RANGE(1, KRYLOV_DIM_MAX),
    .help = "bdf: GMRES Krylov dimension"},
+  {"solver", "precondition", KEY_ENUM, FIELD(solver.precondition), .names = PRECOND_NAMES,
+   .help = "bdf: GMRES preconditioner: auto (dense below solver.dense_max parameters, else "
+           "none), none, dense (exact LU of I + gamma H) or block (layer Gauss-Newton)"},
+  {"solver", "dense_max", KEY_SIZE, FIELD(solver.dense_max), RANGE(0, NO_MAX),
+   .help = "bdf: largest parameter count for which precondition = auto factors I + gamma H"},
 
   {"output", "dir", KEY_PATH, FIELD(out_dir), .help = "folder of the run's output"},
   {"output", "samples", KEY_SIZE, FIELD(out_samples), RANGE(2, OUT_SAMPLES_MAX),
@@ -355,8 +361,8 @@ static int set_name(dln_config *cfg, const config_key *k, const char *text, cons
 {
   for (size_t i = 0; k->names[i]; i++) {
     if (strcmp(text, k->names[i]) != 0) continue;
-    if (k->type == KEY_METHOD)
-      *(dln_method *)field_of(cfg, k) = (dln_method)i;
+    if (k->type == KEY_ENUM)
+      *(int *)field_of(cfg, k) = (int)i; /* enum fields are int-sized (checked below) */
     else
       snprintf(field_of(cfg, k), k->size, "%s", k->names[i]);
     return DLN_SUCCESS;
@@ -458,7 +464,7 @@ static int set_value(dln_config *cfg, const config_key *k, const char *text, con
   case KEY_BOOL: return set_bool(cfg, k, text, loc);
   case KEY_PATH: return set_path(cfg, k, text, base, loc);
   case KEY_NAME:
-  case KEY_METHOD: return set_name(cfg, k, text, loc);
+  case KEY_ENUM: return set_name(cfg, k, text, loc);
   case KEY_SIZE_LIST:
   case KEY_DOUBLE_LIST: return set_list(cfg, k, text, loc);
   }
@@ -837,10 +843,11 @@ static void format_value(const dln_config *cfg, const config_key *k, char *buf, 
   case KEY_BOOL: snprintf(buf, size, "%s", *(const int *)field ? "true" : "false"); break;
   case KEY_PATH:
   case KEY_NAME: snprintf(buf, size, "%s", (const char *)field); break;
-  case KEY_METHOD: {
-    size_t m = (size_t)*(const dln_method *)field;
-    snprintf(buf, size, "%s", m < sizeof METHOD_NAMES / sizeof *METHOD_NAMES - 1
-                                  ? METHOD_NAMES[m] : "unknown");
+  case KEY_ENUM: {
+    int m = *(const int *)field;
+    size_t count = 0;
+    while (k->names[count]) count++;
+    snprintf(buf, size, "%s", m >= 0 && (size_t)m < count ? k->names[m] : "unknown");
     break;
   }
   case KEY_SIZE_LIST:
@@ -872,3 +879,6 @@ void dln_config_foreach(const dln_config *cfg,
     fn(KEYS[i].section, KEYS[i].key, text, data);
   }
 }
+
+_Static_assert(sizeof(dln_method) == sizeof(int) && sizeof(dln_precond_kind) == sizeof(int),
+               "KEY_ENUM fields are written as int");

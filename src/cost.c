@@ -59,3 +59,15 @@ int dln_cost_test_value(const dln_cost *cost, const double *A, double *value)
   }
   return cost->ops->test_value(cost->state, A, value);
 }
+
+int dln_cost_has_input_curvature(const dln_cost *cost)
+{
+  return cost->ops->input_curvature != NULL;
+}
+
+int dln_cost_input_curvature(const dln_cost *cost, double *K)
+{
+  if (!cost->ops->input_curvature)
+    return dln_error(DLN_EINVAL, "cost %s gives no curvature model", cost->ops->name);
+  return cost->ops->input_curvature(cost->state, K);
+}

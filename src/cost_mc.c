@@ -65,6 +65,17 @@ static int mc_hessian_dir(const void *state, const double *A, const double *dA, 
   return DLN_SUCCESS;
 }
 
+/* The mask's average over rows: D²C[dA] ≈ 2 dA diag(c_m / (N n_L)), with c_m the number of
+ * observed entries in column m. Only a preconditioner model, so an average suffices. */
+static int mc_input_curvature(const void *state, double *K)
+{
+  const mc_state *s = state;
+  memset(K, 0, s->cols * s->cols * sizeof *K);
+  double unit = 1.0 / ((double)s->N * (double)s->rows);
+  for (size_t i = 0; i < s->N; i++) K[s->train[i].col * (s->cols + 1)] += unit;
+  return DLN_SUCCESS;
+}
+
 static int mc_test_value(const void *state, const double *A, double *value)
 {
   const mc_state *s = state;
@@ -77,6 +88,7 @@ static const dln_cost_ops mc_ops = {
   .formula = "C(A) = (1/N) sum_i (A[k_i,m_i] - a_i)^2 over observed entries",
   .evaluate = mc_evaluate,
   .hessian_dir = mc_hessian_dir,
+  .input_curvature = mc_input_curvature,
   .test_value = mc_test_value,
   .free = mc_free,
 };
@@ -86,6 +98,7 @@ static const dln_cost_ops mc_ops_no_test = {
   .formula = "C(A) = (1/N) sum_i (A[k_i,m_i] - a_i)^2 over observed entries",
   .evaluate = mc_evaluate,
   .hessian_dir = mc_hessian_dir,
+  .input_curvature = mc_input_curvature,
   .test_value = NULL,
   .free = mc_free,
 };

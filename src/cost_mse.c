@@ -64,6 +64,13 @@ static int mse_hessian_dir(const void *state, const double *A, const double *dA,
   return DLN_SUCCESS;
 }
 
+static int mse_input_curvature(const void *state, double *K)
+{
+  const mse_state *s = state;
+  memcpy(K, s->sxx, s->n0 * s->n0 * sizeof *K);
+  return DLN_SUCCESS;
+}
+
 static int mse_test_value(const void *state, const double *A, double *value)
 {
   const mse_state *s = state;
@@ -76,6 +83,7 @@ static const dln_cost_ops mse_ops = {
   .formula = "C(A) = (1/N) ||A X - Y||_F^2",
   .evaluate = mse_evaluate,
   .hessian_dir = mse_hessian_dir,
+  .input_curvature = mse_input_curvature,
   .test_value = mse_test_value,
   .free = mse_free,
 };
@@ -85,6 +93,7 @@ static const dln_cost_ops mse_ops_no_test = {
   .formula = "C(A) = (1/N) ||A X - Y||_F^2",
   .evaluate = mse_evaluate,
   .hessian_dir = mse_hessian_dir,
+  .input_curvature = mse_input_curvature,
   .test_value = NULL,
   .free = mse_free,
 };

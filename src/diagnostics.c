@@ -118,7 +118,10 @@ double dln_balance_drift(dln_balance *b, const double *theta)
     size_t nl = dln_network_width(b->net, l);
     balance_matrix(b->net, theta, l, b->work);
     dln_axpy(nl * nl, -1.0, b->ref + b->ref_offset[l], b->work);
-    double drift = dln_nrm2(nl * nl, b->work) / (b->scale[l] > 0.0 ? b->scale[l] : 1.0);
+    /* Against the larger of the initial and current scales: the error of a run that grew
+     * from 1e-8 to O(1) is judged at the size its weights have now. */
+    double scale = fmax(b->scale[l], balance_scale(b->net, theta, l));
+    double drift = dln_nrm2(nl * nl, b->work) / (scale > 0.0 ? scale : 1.0);
     if (drift > worst) worst = drift;
   }
   return worst;

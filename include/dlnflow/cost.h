@@ -18,6 +18,9 @@ typedef struct dln_cost_ops {
   int (*evaluate)(const void *state, const double *A, double *value, double *G);
   /* Writes dG = D²C(A)[dA] (the costs here are quadratic, so A is unused by them). */
   int (*hessian_dir)(const void *state, const double *A, const double *dA, double *dG);
+  /* Writes an n_0 x n_0 symmetric K >= 0 with D²C(A)[dA] ≈ 2 dA K (exact for MSE, where
+   * K = X Xᵀ/N); it shapes the integrator's preconditioner. NULL: no preconditioner. */
+  int (*input_curvature)(const void *state, double *K);
   /* Writes the test cost; NULL when the cost has no test set. */
   int (*test_value)(const void *state, const double *A, double *value);
   /* Releases state. */
@@ -37,6 +40,10 @@ int dln_cost_has_test(const dln_cost *cost);
 
 int dln_cost_evaluate(const dln_cost *cost, const double *A, double *value, double *G);
 int dln_cost_hessian_dir(const dln_cost *cost, const double *A, const double *dA, double *dG);
+/* Writes K of dln_cost_ops.input_curvature; returns DLN_EINVAL when the cost has none. */
+int dln_cost_input_curvature(const dln_cost *cost, double *K);
+int dln_cost_has_input_curvature(const dln_cost *cost);
+
 /* Writes the test cost, or NaN when there is no test set. */
 int dln_cost_test_value(const dln_cost *cost, const double *A, double *value);
 

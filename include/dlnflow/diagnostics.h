@@ -23,8 +23,9 @@ typedef struct dln_balance dln_balance;
 /* Records D_l(θ_ref) for l = 1..L-1 (nothing for L = 1). */
 int dln_balance_alloc(const dln_network *net, const double *theta_ref, dln_balance **out);
 void dln_balance_free(dln_balance *b);
-/* Returns max_l ||D_l(θ) - D_l(θ_ref)||_F / (||W_{l+1}||_F^2 + ||W_l||_F^2 at θ_ref):
- * zero along the exact flow, so its size measures integration error (0 for L = 1). */
+/* Returns max_l ||D_l(θ) - D_l(θ_ref)||_F / s_l with s_l = ||W_{l+1}||_F^2 + ||W_l||_F^2, the
+ * larger of its values at θ_ref and at θ: zero along the exact flow, so its size measures
+ * integration error relative to the weights' scale (0 for L = 1). */
 double dln_balance_drift(dln_balance *b, const double *theta);
 /* Writes ||D_l(θ)||_F for l = 1..L-1 into norms[0..L-2]. */
 void dln_balance_norms(dln_balance *b, const double *theta, double *norms);

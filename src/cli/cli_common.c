@@ -106,7 +106,7 @@ json_t *dln_cli_config_json(const dln_config *cfg)
 
 json_t *dln_cli_stats_json(const dln_flow_stats *s)
 {
-  return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
+  return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
                    "steps", (json_int_t)s->steps, "rhs_evals", (json_int_t)s->rhs_evals,
                    "hvp_evals", (json_int_t)s->hvps, "newton_iters", (json_int_t)s->newton_iters,
                    "newton_conv_fails", (json_int_t)s->newton_conv_fails,
@@ -114,6 +114,7 @@ json_t *dln_cli_stats_json(const dln_flow_stats *s)
                    "linear_conv_fails", (json_int_t)s->linear_conv_fails,
                    "error_test_fails", (json_int_t)s->error_test_fails,
                    "loss_increases", (json_int_t)s->loss_increases,
+                   "loss_increases_beyond_tol", (json_int_t)s->loss_increases_beyond_tol,
                    "max_loss_increase", s->max_loss_increase, "last_step", s->last_step);
 }
 

@@ -187,10 +187,10 @@ static void print_summary(const dln_config *cfg, const dln_setup *setup, const d
          r->loss_initial, r->last.loss);
   if (r->last.test_loss == r->last.test_loss) printf(", test loss %.4g", r->last.test_loss);
   printf(", rank %zu\n", r->last.rank);
-  if (r->stats.loss_increases > 0)
-    printf("  warning  the loss rose after %ld accepted steps (largest rise %.3g relative): "
-           "tighten solver.rtol\n",
-           r->stats.loss_increases, r->stats.max_loss_increase);
+  if (r->stats.loss_increases_beyond_tol > 0)
+    printf("  warning  the loss rose after %ld accepted steps by more than the tolerances "
+           "allow (largest rise %.3g relative): tighten solver.rtol\n",
+           r->stats.loss_increases_beyond_tol, r->stats.max_loss_increase);
   printf("  time     %.3f s wall, %.3f s CPU\n", r->wall_seconds, r->cpu_seconds);
 }
 
