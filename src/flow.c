@@ -57,6 +57,7 @@ struct dln_flow {
   double t_prev;            /* time at the start of the last step */
   double t_out;             /* time of the output state */
   double loss_step;         /* ℒ(y) at t_step */
+  double loss_initial;      /* ℒ(θ(0)), the scale of the loss's round-off */
   int initialised;          /* CVodeInit has run */
   int finished;             /* a stop rule ended the run */
   dln_stop finish_reason;   /* which one */
@@ -393,6 +394,7 @@ int dln_flow_init(dln_flow *f, const double *theta0)
   if (status != DLN_SUCCESS) return status;
   if (!isfinite(f->loss_step))
     return dln_error(DLN_ENONFINITE, "dln_flow_init: the loss at θ(0) is %g", f->loss_step);
+  f->loss_initial = f->loss_step;
   if (f->opt.method == DLN_METHOD_GD) return DLN_SUCCESS;
 
   if (!f->initialised) {
@@ -431,7 +433,12 @@ static double tolerated_loss_change(dln_flow *f)
 static void watch_loss(dln_flow *f, double loss_new)
 {
   double rise = loss_new - f->loss_step;
-  if (rise > LOSS_RISE_ULPS * DBL_EPSILON * fabs(f->loss_step)) {
+  /* The loss's own round-off: relative to it, plus the residual's cancellation against the
+   * targets, whose scale the initial loss gives (it dominates near a zero-loss minimum). */
+  double loss = fabs(f->loss_step);
+  double roundoff = LOSS_RISE_ULPS * DBL_EPSILON *
+                    (loss + sqrt(loss * f->loss_initial) + DBL_EPSILON * f->loss_initial);
+  if (rise > roundoff) {
     double relative = f->loss_step != 0.0 ? rise / fabs(f->loss_step) : INFINITY;
     f->stats.loss_increases++;
     if (relative > f->stats.max_loss_increase) f->stats.max_loss_increase = relative;
