@@ -120,10 +120,10 @@ static const config_key KEYS[] = {
   {"data", "whiten", KEY_BOOL, FIELD(whiten), .help = "whiten inputs so that X X^T / N = I"},
   {"data", "seed", KEY_ULONG, FIELD(data_seed), RANGE(0, NO_MAX),
    .help = "seed of the data generators"},
-  {"data", "x", KEY_PATH, FIELD(x), .help = "mse: training inputs X (n_0 x N)"},
-  {"data", "y", KEY_PATH, FIELD(y), .help = "mse: training targets Y (n_L x N)"},
-  {"data", "test_x", KEY_PATH, FIELD(test_x), .help = "mse: test inputs"},
-  {"data", "test_y", KEY_PATH, FIELD(test_y), .help = "mse: test targets"},
+  {"data", "x", KEY_PATH, FIELD(x), .help = "mse: training inputs, one sample per row (N x n_0), CSV or NPY"},
+  {"data", "y", KEY_PATH, FIELD(y), .help = "mse: training targets, one sample per row (N x n_L)"},
+  {"data", "test_x", KEY_PATH, FIELD(test_x), .help = "mse: test inputs, one sample per row"},
+  {"data", "test_y", KEY_PATH, FIELD(test_y), .help = "mse: test targets, one sample per row"},
   {"data", "target", KEY_PATH, FIELD(target), .help = "mc: target matrix"},
   {"data", "observed", KEY_PATH, FIELD(observed), .help = "mc: observed entries row,col[,value]"},
 
@@ -143,7 +143,7 @@ static const config_key KEYS[] = {
   {"solver", "rtol", KEY_DOUBLE, FIELD(solver.rtol), RANGE(0, 1), .open = OPEN_MIN | OPEN_MAX,
    .help = "relative tolerance"},
   {"solver", "atol", KEY_DOUBLE, FIELD(solver.atol), RANGE(0, NO_MAX),
-   .help = "absolute tolerance (0: rtol times each layer's initial RMS entry)"},
+   .help = "absolute tolerance (0: per layer, rtol times max(initial RMS entry, 0.01 current RMS entry))"},
   {"solver", "t_max", KEY_DOUBLE, FIELD(solver.t_max), RANGE(0, NO_MAX), .open = OPEN_MIN,
    .help = "stop time"},
   {"solver", "loss_target", KEY_DOUBLE, FIELD(solver.loss_target), RANGE(0, NO_MAX),
@@ -797,6 +797,9 @@ static int check_output(const dln_config *cfg)
     if (!(cfg->times[i] > cfg->times[i - 1]))
       return invalid(cfg, "output.times must increase: entry %zu (%g) follows %g", i + 1,
                      cfg->times[i], cfg->times[i - 1]);
+  if (cfg->ntimes > 0 && cfg->times[cfg->ntimes - 1] > cfg->solver.t_max)
+    return invalid(cfg, "output.times: %g lies beyond solver.t_max = %g", cfg->times[cfg->ntimes - 1],
+                   cfg->solver.t_max);
   return DLN_SUCCESS;
 }
 
@@ -878,6 +881,51 @@ void dln_config_foreach(const dln_config *cfg,
     format_value(cfg, &KEYS[i], text, sizeof text);
     fn(KEYS[i].section, KEYS[i].key, text, data);
   }
+}
+
+/* Writes what values k accepts: its names, or its type and bounds. */
+static void describe_allowed(const config_key *k, char *buf, size_t size)
+{
+  static const char *const type_names[] = {
+    [KEY_SIZE] = "whole number", [KEY_ULONG] = "whole number", [KEY_LONG] = "whole number",
+    [KEY_INT] = "whole number", [KEY_DOUBLE] = "number", [KEY_BOOL] = "true or false",
+    [KEY_PATH] = "path", [KEY_NAME] = "name", [KEY_ENUM] = "name",
+    [KEY_SIZE_LIST] = "list of whole numbers", [KEY_DOUBLE_LIST] = "list of numbers"};
+  size_t used = 0;
+  buf[0] = '\0';
+  if (k->names) {
+    for (size_t i = 0; k->names[i] && used < size; i++)
+      used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", k->names[i]);
+    return;
+  }
+  used = (size_t)snprintf(buf, size, "%s", type_names[k->type]);
+  int numeric = k->type != KEY_BOOL && k->type != KEY_PATH;
+  if (numeric && k->min != NO_MIN && used < size)
+    used += (size_t)snprintf(buf + used, size - used, ", %s %g", k->open & OPEN_MIN ? ">" : ">=",
+                             k->min);
+  if (numeric && k->max != NO_MAX && used < size)
+    snprintf(buf + used, size - used, ", %s %g", k->open & OPEN_MAX ? "<" : "<=", k->max);
+}
+
+void dln_config_describe(void (*fn)(const char *section, const char *key, const char *fallback,
+                                    const char *allowed, const char *help, void *data),
+                         void *data)
+{
+  dln_config *defaults = malloc(sizeof *defaults);
+  if (!defaults || !fn) {
+    free(defaults);
+    return;
+  }
+  dln_config_defaults(defaults);
+  char fallback[VALUE_TEXT_MAX], allowed[VALUE_TEXT_MAX];
+  for (size_t i = 0; i < NKEYS; i++) {
+    format_value(defaults, &KEYS[i], fallback, sizeof fallback);
+    if (KEYS[i].type == KEY_DOUBLE) /* 15 digits read better than the round-trip 17 here */
+      snprintf(fallback, sizeof fallback, "%.15g", *(const double *)const_field_of(defaults, &KEYS[i]));
+    describe_allowed(&KEYS[i], allowed, sizeof allowed);
+    fn(KEYS[i].section, KEYS[i].key, fallback, allowed, KEYS[i].help, data);
+  }
+  free(defaults);
 }
 
 _Static_assert(sizeof(dln_method) == sizeof(int) && sizeof(dln_precond_kind) == sizeof(int),

@@ -138,6 +138,18 @@ static int all_finite(const double *x, size_t n)
   return 1;
 }
 
+/* x = -x in one pass that also reports whether every entry is finite: a NaN or inf anywhere
+ * makes the running sum non-finite, and the loop stays free of branches. */
+static int negate_checked(double *x, size_t n)
+{
+  double sum = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    x[i] = -x[i];
+    sum += x[i] * 0.0;
+  }
+  return sum == 0.0;
+}
+
 /* ydot = -∇ℒ(y). A non-finite gradient is recoverable: CVODE retries with a smaller step. */
 static int rhs(realtype t, N_Vector y, N_Vector ydot, void *user_data)
 {
@@ -146,8 +158,7 @@ static int rhs(realtype t, N_Vector y, N_Vector ydot, void *user_data)
   double loss;
   double *g = NV_DATA_S(ydot);
   if (dln_problem_gradient(f->problem, NV_DATA_S(y), &loss, g) != DLN_SUCCESS) return -1;
-  for (size_t i = 0; i < f->n; i++) g[i] = -g[i];
-  return all_finite(g, f->n) && isfinite(loss) ? 0 : 1;
+  return negate_checked(g, f->n) && isfinite(loss) ? 0 : 1;
 }
 
 /* Jv = -H(y) v: the Jacobian of the right-hand side, matrix-free. */
@@ -160,8 +171,7 @@ static int jtimes(N_Vector v, N_Vector Jv, realtype t, N_Vector y, N_Vector fy, 
   (void)tmp;
   double *out = NV_DATA_S(Jv);
   if (dln_problem_hvp(f->problem, NV_DATA_S(y), NV_DATA_S(v), out) != DLN_SUCCESS) return -1;
-  for (size_t i = 0; i < f->n; i++) out[i] = -out[i];
-  return all_finite(out, f->n) ? 0 : 1;
+  return negate_checked(out, f->n) ? 0 : 1;
 }
 
 /* Factors the block preconditioner at y; γ enters only at solve time. */
@@ -469,26 +479,26 @@ static int cvode_step(dln_flow *f, double t_out)
   return DLN_SUCCESS;
 }
 
-/* Takes one gradient-descent step θ <- θ - η ∇ℒ(θ). */
+/* Takes one gradient-descent step θ <- θ - η ∇ℒ(θ). The gradient evaluation also gives ℒ(θ),
+ * the loss after the previous step, so each step costs one gradient; the loss watch therefore
+ * runs one step behind, and the run's final loss is measured by its caller. */
 static int gd_step(dln_flow *f)
 {
   double loss;
   double *theta = NV_DATA_S(f->y);
   int status = dln_problem_gradient(f->problem, theta, &loss, f->grad);
   if (status != DLN_SUCCESS) return status;
-  for (size_t i = 0; i < f->n; i++) theta[i] -= f->opt.learning_rate * f->grad[i];
-  f->stats.steps++;
-  f->t_prev = f->t_step;
-  /* Time is k·η, computed from k so that it does not accumulate rounding. */
-  f->t_step = (double)f->stats.steps * f->opt.learning_rate;
-  status = dln_problem_loss(f->problem, theta, &loss);
-  if (status != DLN_SUCCESS) return status;
-  if (!isfinite(loss))
+  if (!isfinite(loss) || !all_finite(f->grad, f->n))
     return dln_error(DLN_ENONFINITE,
                      "gradient descent diverged at step %ld (loss %g): lower "
                      "solver.learning_rate = %g",
                      f->stats.steps, loss, f->opt.learning_rate);
-  watch_loss(f, loss);
+  if (f->stats.steps > 0) watch_loss(f, loss);
+  dln_axpy(f->n, -f->opt.learning_rate, f->grad, theta);
+  f->stats.steps++;
+  f->t_prev = f->t_step;
+  /* Time is k·η, computed from k so that it does not accumulate rounding. */
+  f->t_step = (double)f->stats.steps * f->opt.learning_rate;
   return DLN_SUCCESS;
 }
 

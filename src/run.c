@@ -107,6 +107,13 @@ int dln_run_trajectory(dln_problem *p, const double *theta0, const dln_flow_opti
     dln_stop why = DLN_STOP_NONE;
     if (times[i] > 0.0) status = dln_flow_advance(flow, times[i], &why);
     if (status != DLN_SUCCESS) break;
+    /* No second row for a time already recorded: gradient descent has not stepped yet (t_out
+     * below η), or a stop came where the run was last recorded (a loss target met at t = 0). */
+    if (result->samples > 0 && dln_flow_time(flow) <= result->last.t) {
+      result->stop = why;
+      if (why != DLN_STOP_NONE) break;
+      continue;
+    }
     status = measure(p, &w, dln_flow_time(flow), dln_flow_state(flow), rank_tol, &s);
     if (status != DLN_SUCCESS) break;
     if (result->samples == 0) result->loss_initial = s.loss;

@@ -199,9 +199,11 @@ static int read_layers(const dln_config *cfg, const dln_network *net, double *th
     if (status != DLN_SUCCESS) return status;
     size_t rows = dln_network_width(net, l), cols = dln_network_width(net, l - 1);
     if (W.rows != rows || W.cols != cols) {
+      /* The message quotes W's shape, so W is released only after it is written. */
+      status = dln_error(DLN_EDIM, "init.dir: %s is %zu x %zu, but layer %zu needs %zu x %zu",
+                         path, W.rows, W.cols, l, rows, cols);
       dln_matrix_release(&W);
-      return dln_error(DLN_EDIM, "init.dir: %s is %zu x %zu, but layer %zu needs %zu x %zu",
-                       path, W.rows, W.cols, l, rows, cols);
+      return status;
     }
     memcpy(theta + dln_network_layer_offset(net, l), W.data, rows * cols * sizeof *W.data);
     dln_matrix_release(&W);

@@ -79,4 +79,10 @@ void dln_config_foreach(const dln_config *cfg,
                                    void *data),
                         void *data);
 
+/* Calls fn(section, key, default, allowed values, help, data) for every key in table order:
+ * the source of docs/config.md (`dlnflow keys`). */
+void dln_config_describe(void (*fn)(const char *section, const char *key, const char *fallback,
+                                    const char *allowed, const char *help, void *data),
+                         void *data);
+
 #endif

@@ -55,5 +55,6 @@ void dln_progress_update(dln_progress *p, double t, double t_max, double loss);
 void dln_progress_end(dln_progress *p);
 
 int dln_cmd_run(int argc, char **argv);
+int dln_cmd_keys(int argc, char **argv);
 
 #endif
