@@ -1,0 +1,149 @@
+#!/bin/sh
+# Share of instructions spent in CVODE's vector operations against the gradient and H·v
+# products on one `dlnflow run`, measured with valgrind's callgrind (docs/benchmarks.md).
+#
+# usage: sh bench/callgrind.sh DLNFLOW DLNFLOW_PLAINVEC|- CONFIG OUTDIR [section.key=value ...]
+#
+# Profiles DLNFLOW (the library's optimised N_Vector kernels) and, unless "-", DLNFLOW_PLAINVEC
+# (the same program linked with SUNDIALS' plain serial vector operations, bench/nvector_plain.c)
+# on CONFIG with the overrides, both at once (one core each), and prints the share of all
+# instructions (Ir) per category. Profiles and annotations stay in OUTDIR; with CALLGRIND_REUSE=1
+# existing profiles there are annotated again instead of being measured anew.
+#
+# Categories (functions as callgrind_annotate names them):
+#   vector kernels (ours)     self cost of every function in src/nvector_fast.c (fast_*, ...)
+#   SUNDIALS serial vec ops   self cost of N_V*_Serial in the SUNDIALS libraries
+#   gradient + H.v            inclusive cost of dln_problem_gradient and dln_problem_hvp
+#                             (forward/backward/tangent passes, cost, the dgemm calls beneath)
+#   loss-only evaluations     inclusive cost of dln_problem_loss (one per step, and stop search)
+#                             and dln_problem_test_loss (one per output sample)
+#   rhs/jtimes loops          self cost of flow.c's rhs and jtimes (negation, finiteness check)
+#   error weights             inclusive cost of flow.c's error_weights (per-layer norms, ewt)
+#   SVD (LAPACK)              inclusive cost of dln_singular_values (one per output sample)
+#   balancedness drift        inclusive cost of dln_balance_alloc and dln_balance_drift (BLAS)
+#   preconditioner            inclusive cost of dln_precond_* (none above solver.dense_max)
+#   other                     the rest: CVODE/GMRES bookkeeping, N_V* dispatch, start-up, I/O
+set -eu
+
+if [ $# -lt 4 ]; then
+  echo "usage: sh $0 DLNFLOW DLNFLOW_PLAINVEC|- CONFIG OUTDIR [section.key=value ...]" >&2
+  exit 2
+fi
+dlnflow=$1
+plain=$2
+config=$3
+outdir=$4
+shift 4
+command -v valgrind >/dev/null 2>&1 || { echo "callgrind.sh: valgrind not found" >&2; exit 1; }
+command -v callgrind_annotate >/dev/null 2>&1 || {
+  echo "callgrind.sh: callgrind_annotate not found" >&2; exit 1; }
+mkdir -p "$outdir"
+export OPENBLAS_NUM_THREADS=1
+
+# profile NAME EXE [override ...]: runs EXE under callgrind into $outdir/NAME.callgrind.
+profile() {
+  name=$1
+  exe=$2
+  shift 2
+  valgrind --tool=callgrind --callgrind-out-file="$outdir/$name.callgrind" \
+    "$exe" run "$config" --out "$outdir/$name-run" --quiet "$@" > "$outdir/$name.log" 2>&1
+}
+
+start=$(date +%s)
+variants=fast
+if [ "$plain" != "-" ]; then variants="fast plain"; fi
+pids=
+for v in $variants; do
+  if [ "$v" = fast ]; then exe=$dlnflow; else exe=$plain; fi
+  if [ "${CALLGRIND_REUSE:-0}" = 1 ] && [ -s "$outdir/$v.callgrind" ]; then
+    continue # re-annotate an earlier profile
+  fi
+  profile "$v" "$exe" "$@" &
+  pids="$pids $!"
+done
+status=0
+for p in $pids; do wait "$p" || status=1; done
+if [ $status -ne 0 ]; then
+  echo "callgrind.sh: a profiled run failed; see $outdir/*.log" >&2
+  exit 1
+fi
+elapsed=$(( $(date +%s) - start ))
+
+for v in $variants; do
+  callgrind_annotate --auto=no --inclusive=yes --threshold=100 "$outdir/$v.callgrind" \
+    > "$outdir/$v.inclusive.txt" 2>/dev/null
+  callgrind_annotate --auto=no --threshold=100 "$outdir/$v.callgrind" > "$outdir/$v.self.txt" 2>/dev/null
+done
+
+# categorize VARIANT: prints "key value" lines of instruction counts per category.
+categorize() {
+  awk -v self="$outdir/$1.self.txt" -v incl="$outdir/$1.inclusive.txt" '
+    function count(line) { sub(/^ */, "", line); sub(/ .*/, "", line); gsub(/,/, "", line);
+                           return line + 0 }
+    function name(line) { sub(/^ *[0-9,]+ +\( *[0-9.]+%\) +/, "", line); return line }
+    BEGIN {
+      while ((getline line < self) > 0) {
+        if (line ~ /PROGRAM TOTALS/) total = count(line)
+        if (line !~ /^ *[0-9,]+ +\(/) continue
+        n = count(line); f = name(line)
+        if (f ~ /nvector_fast\.c:/) ours += n
+        else if (f ~ /:N_V[A-Za-z]+_Serial /) serial += n
+        else if (f ~ /flow\.c:(rhs|jtimes) /) cb += n
+      }
+      while ((getline line < incl) > 0) {
+        if (line !~ /^ *[0-9,]+ +\(/) continue
+        n = count(line); f = name(line)
+        if (f ~ /:dln_problem_(gradient|hvp) /) grad += n
+        else if (f ~ /:dln_problem_(loss|test_loss) /) loss += n
+        else if (f ~ /flow\.c:error_weights /) ewt += n
+        else if (f ~ /:dln_singular_values /) svd += n
+        else if (f ~ /:dln_balance_(alloc|drift) /) bal += n
+        else if (f ~ /:dln_precond_(setup|solve) /) pre += n
+      }
+      other = total - ours - serial - grad - loss - cb - ewt - svd - bal - pre
+      printf "total %.0f\nours %.0f\nserial %.0f\ngrad %.0f\nloss %.0f\ncb %.0f\newt %.0f\n",
+             total, ours, serial, grad, loss, cb, ewt
+      printf "svd %.0f\nbal %.0f\npre %.0f\nother %.0f\n", svd, bal, pre, other
+    }'
+}
+
+for v in $variants; do categorize "$v" > "$outdir/$v.split"; done
+
+echo "# callgrind: $(basename "$dlnflow") run $config --quiet $*"
+echo "# share of all instructions (Ir); profiles in $outdir ($elapsed s under valgrind)"
+awk -v variants="$variants" -v dir="$outdir" '
+  BEGIN {
+    nv = split(variants, v, " ")
+    for (i = 1; i <= nv; i++) {
+      file = dir "/" v[i] ".split"
+      while ((getline line < file) > 0) { split(line, kv, " "); c[i, kv[1]] = kv[2] }
+    }
+    label["ours"] = "vector kernels (ours, nvector_fast.c)"
+    label["serial"] = "SUNDIALS serial vector ops (N_V*_Serial)"
+    label["grad"] = "gradient + H.v (inclusive)"
+    label["loss"] = "loss-only + test-loss evaluations (incl.)"
+    label["cb"] = "rhs/jtimes negation + finiteness loops"
+    label["ewt"] = "error weights (flow.c, inclusive)"
+    label["svd"] = "SVD diagnostics (LAPACK, inclusive)"
+    label["bal"] = "balancedness drift (BLAS, inclusive)"
+    label["pre"] = "preconditioner (inclusive)"
+    label["other"] = "other (CVODE/GMRES, dispatch, start-up)"
+    nk = split("ours serial grad loss cb ewt svd bal pre other", keys, " ")
+    printf "%-42s", "category"
+    for (i = 1; i <= nv; i++) printf " %14s", v[i] " vectors"
+    printf "\n"
+    for (k = 1; k <= nk; k++) {
+      printf "%-42s", label[keys[k]]
+      for (i = 1; i <= nv; i++) printf " %13.1f%%", 100 * c[i, keys[k]] / c[i, "total"]
+      printf "\n"
+    }
+    printf "%-42s", "all vector ops (ours + serial)"
+    for (i = 1; i <= nv; i++) printf " %13.1f%%", 100 * (c[i, "ours"] + c[i, "serial"]) / c[i, "total"]
+    printf "\n%-42s", "total instructions [1e9]"
+    for (i = 1; i <= nv; i++) printf " %14.3f", c[i, "total"] / 1e9
+    printf "\n%-42s", "vector-op instructions [1e9]"
+    for (i = 1; i <= nv; i++) printf " %14.3f", (c[i, "ours"] + c[i, "serial"]) / 1e9
+    printf "\n%-42s", "gradient + H.v instructions [1e9]"
+    for (i = 1; i <= nv; i++) printf " %14.3f", c[i, "grad"] / 1e9
+    printf "\n"
+  }'
