@@ -88,7 +88,9 @@ int dln_run_trajectory(dln_problem *p, const double *theta0, const dln_flow_opti
                        const double *times, size_t ntimes, double rank_tol, dln_sample_fn fn,
                        void *data, dln_run_result *result)
 {
+  double *theta_last = result->theta_last; /* the caller's buffer survives the reset */
   memset(result, 0, sizeof *result);
+  result->theta_last = theta_last;
   double wall0 = wall_now(), cpu0 = cpu_now();
   const dln_network *net = dln_problem_network(p);
   size_t rows = dln_network_width(net, dln_network_depth(net)), cols = dln_network_width(net, 0);
@@ -124,6 +126,7 @@ int dln_run_trajectory(dln_problem *p, const double *theta0, const dln_flow_opti
     result->last.sv = result->sv_last;
     result->last.nsv = keep;
     result->last.theta = NULL;
+    if (result->theta_last) memcpy(result->theta_last, s.theta, dln_problem_nparams(p) * sizeof *s.theta);
     status = fn(&s, data);
     result->stop = why;
     if (why != DLN_STOP_NONE) break;

@@ -34,6 +34,7 @@ typedef struct dln_run_result {
   double sv_last[64];     /* up to 64 singular values of the final A */
   dln_flow_stats stats;
   double wall_seconds, cpu_seconds;
+  double *theta_last;     /* in: NULL, or P doubles that receive θ of the last record */
 } dln_run_result;
 
 /* Writes the sorted, de-duplicated union of {0}, n log-spaced times from t_min to t_max and
@@ -41,7 +42,8 @@ typedef struct dln_run_result {
 int dln_run_times(double t_min, double t_max, size_t n, const double *extra, size_t nextra,
                   double **times, size_t *count);
 
-/* Integrates from theta0 through times[] (starting with 0) and calls fn at each. On an
+/* Integrates from theta0 through times[] (starting with 0) and calls fn at each; set
+ * result->theta_last beforehand to keep the last recorded state. On an
  * integration failure it returns the error after handing over every record it had, and
  * result describes the run up to there. */
 int dln_run_trajectory(dln_problem *p, const double *theta0, const dln_flow_options *opt,

@@ -236,7 +236,13 @@ static int integrate_and_write(dln_config *cfg, dln_setup *setup, const run_args
   dln_progress_start(&w.progress);
   dln_flow_options opt = cfg->solver;
   opt.interrupt = &dln_cli_interrupted;
-  dln_run_result r;
+  dln_run_result r = {.theta_last = malloc(dln_problem_nparams(setup->problem) * sizeof(double))};
+  if (!r.theta_last) {
+    dln_outfile_abort(&w.file);
+    free(times);
+    fprintf(stderr, "dlnflow run: out of memory\n");
+    return DLN_EXIT_FAILED;
+  }
   int run_status = dln_run_trajectory(setup->problem, setup->theta0, &opt, times, ntimes,
                                       cfg->rank_tol, write_row, &w, &r);
   dln_progress_end(&w.progress);
@@ -253,9 +259,12 @@ static int integrate_and_write(dln_config *cfg, dln_setup *setup, const run_args
   int io = dln_outfile_commit(&w.file);
   if (io == DLN_SUCCESS && r.samples > 0) {
     snprintf(path, sizeof path, "%s/A_final.npy", cfg->out_dir);
-    /* The final A is that of the last record: recompute it from the problem's cache. */
-    io = dln_matrix_write_npy(path, dln_problem_product(setup->problem), rows, cols);
+    double loss;
+    io = dln_problem_loss(setup->problem, r.theta_last, &loss); /* A at the last record */
+    if (io == DLN_SUCCESS)
+      io = dln_matrix_write_npy(path, dln_problem_product(setup->problem), rows, cols);
   }
+  free(r.theta_last);
   if (io == DLN_SUCCESS) io = write_summary(cfg, setup, state, message, &r, layer_atol);
   if (io != DLN_SUCCESS) {
     dln_cli_report("writing results", io);
