@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "dlnflow/errors.h"
+#include "dlnflow/hessian.h"
 #include "dlnflow/io.h"
 #include "dlnflow/setup.h"
 
@@ -145,6 +146,24 @@ static json_t *result_json(const dln_run_result *r)
                    (json_int_t)r->samples);
 }
 
+/* Largest net whose final Hessian is computed densely, and Lanczos steps beyond it. */
+#define HESSIAN_DENSE_MAX 2000
+#define HESSIAN_LANCZOS_STEPS 60
+/* Eigenvalues below this fraction of the spectral radius (negated) count as negative. */
+#define HESSIAN_NEGATIVE_TOL 1e-6
+
+/* The Hessian's extremes at the final state: negative ones mean the run ended near a saddle. */
+static json_t *hessian_json(dln_problem *p, const double *theta)
+{
+  dln_hessian_spectrum h;
+  if (dln_hessian_spectrum_compute(p, theta, HESSIAN_NEGATIVE_TOL, HESSIAN_DENSE_MAX,
+                                   HESSIAN_LANCZOS_STEPS, 1, &h, NULL) != DLN_SUCCESS)
+    return json_null();
+  return json_pack("{s:f, s:f, s:I, s:s, s:I}", "lambda_min", h.lambda_min, "lambda_max",
+                   h.lambda_max, "negative", (json_int_t)h.negative, "method",
+                   h.dense ? "dense" : "lanczos", "lanczos_steps", (json_int_t)h.lanczos_steps);
+}
+
 static int write_summary(const dln_config *cfg, const dln_setup *setup, const char *status,
                          const char *message, const dln_run_result *r, const double *layer_atol)
 {
@@ -165,6 +184,9 @@ static int write_summary(const dln_config *cfg, const dln_setup *setup, const ch
   if (!root) return dln_error(DLN_ENOMEM, "cannot build summary.json");
   json_object_set_new(json_object_get(root, "result"), "stop_reason",
                       json_string(dln_stop_name(r->stop)));
+  if (r->theta_last && r->samples > 0)
+    json_object_set_new(json_object_get(root, "result"), "hessian_final",
+                        hessian_json(setup->problem, r->theta_last));
   char path[DLN_PATH_MAX + 32];
   snprintf(path, sizeof path, "%s/summary.json", cfg->out_dir);
   int code = dln_cli_write_json(path, root);
@@ -264,8 +286,8 @@ static int integrate_and_write(dln_config *cfg, dln_setup *setup, const run_args
     if (io == DLN_SUCCESS)
       io = dln_matrix_write_npy(path, dln_problem_product(setup->problem), rows, cols);
   }
-  free(r.theta_last);
   if (io == DLN_SUCCESS) io = write_summary(cfg, setup, state, message, &r, layer_atol);
+  free(r.theta_last);
   if (io != DLN_SUCCESS) {
     dln_cli_report("writing results", io);
     return DLN_EXIT_FAILED;
