@@ -272,6 +272,7 @@ static int parse_real(const char *text, double *x)
     text = local;
   }
   if (*text == '\0' || isspace((unsigned char)*text)) return DLN_EFORMAT;
+  if (strpbrk(text, "xX")) return DLN_EFORMAT; /* strtod would read hexadecimal; nobody means it */
   char *end;
   *x = strtod(text, &end); /* an underflow to 0 or a subnormal is accepted as is */
   if (*end != '\0') return DLN_EFORMAT;
@@ -329,6 +330,9 @@ static int set_whole(dln_config *cfg, const config_key *k, const char *text, con
 {
   unsigned long long v;
   int rc = parse_whole(text, type_limit(k->type), &v);
+  if (rc == DLN_EINVAL && text[0] != '-')
+    return dln_error(rc, "%s: %s.%s: '%.*s' is too large (at most %llu)", loc, k->section, k->key,
+                     SHOWN_CHARS, text, type_limit(k->type));
   if (rc == DLN_SUCCESS && !in_bounds(k, (double)v)) rc = DLN_EINVAL;
   if (rc != DLN_SUCCESS) return bad_value(rc, loc, k, text);
   store_whole(field_of(cfg, k), k->type, v);
@@ -544,6 +548,7 @@ typedef struct load_state {
   char stripped[256];          /* the start of the line without leading whitespace */
   int status;                  /* first fault (DLN_SUCCESS while none) */
   int error_line;              /* its line */
+  int seen_at[NKEYS];          /* line where each key was set, 0 if not yet */
 } load_state;
 
 /* Records the first fault and tells inih the line failed. */
@@ -621,7 +626,14 @@ static int on_entry(void *user, const char *section, const char *name, const cha
                                  "'%s'; remove the indentation", loc, name));
   const config_key *k;
   int rc = lookup_key(section, name, loc, &k);
-  if (rc == DLN_SUCCESS) rc = set_value(st->cfg, k, value, st->base, loc);
+  if (rc != DLN_SUCCESS) return fail_at(st, rc);
+  /* A key given twice is most likely an edit gone wrong: say so rather than keep the last. */
+  size_t index = (size_t)(k - KEYS);
+  if (st->seen_at[index])
+    return fail_at(st, dln_error(DLN_EFORMAT, "%s: %s.%s is given twice (first at line %d)", loc,
+                                 k->section, k->key, st->seen_at[index]));
+  st->seen_at[index] = st->line;
+  rc = set_value(st->cfg, k, value, st->base, loc);
   return rc == DLN_SUCCESS ? 1 : fail_at(st, rc);
 }
 
@@ -900,11 +912,13 @@ static void describe_allowed(const config_key *k, char *buf, size_t size)
   }
   used = (size_t)snprintf(buf, size, "%s", type_names[k->type]);
   int numeric = k->type != KEY_BOOL && k->type != KEY_PATH;
+  /* Whole-number bounds print whole ("<= 1000000", not "<= 1e+06", which they would refuse). */
+  const char *form = k->type == KEY_DOUBLE || k->type == KEY_DOUBLE_LIST ? ", %s %g" : ", %s %.0f";
   if (numeric && k->min != NO_MIN && used < size)
-    used += (size_t)snprintf(buf + used, size - used, ", %s %g", k->open & OPEN_MIN ? ">" : ">=",
+    used += (size_t)snprintf(buf + used, size - used, form, k->open & OPEN_MIN ? ">" : ">=",
                              k->min);
   if (numeric && k->max != NO_MAX && used < size)
-    snprintf(buf + used, size - used, ", %s %g", k->open & OPEN_MAX ? "<" : "<=", k->max);
+    snprintf(buf + used, size - used, form, k->open & OPEN_MAX ? "<" : "<=", k->max);
 }
 
 void dln_config_describe(void (*fn)(const char *section, const char *key, const char *fallback,

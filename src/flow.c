@@ -101,9 +101,28 @@ int dln_flow_options_check(const dln_flow_options *opt)
   if (opt->method == DLN_METHOD_GD && (!(opt->learning_rate > 0.0) || !isfinite(opt->learning_rate)))
     return dln_error(DLN_EINVAL, "solver.learning_rate = %g: must be positive",
                      opt->learning_rate);
+  if (opt->method == DLN_METHOD_GD && opt->learning_rate > opt->t_max)
+    return dln_error(DLN_EINVAL, "solver.learning_rate = %g exceeds solver.t_max = %g: gradient "
+                     "descent would take no step", opt->learning_rate, opt->t_max);
   if (opt->krylov_dim < 1)
     return dln_error(DLN_EINVAL, "solver.krylov_dim = %d: must be >= 1", opt->krylov_dim);
   return DLN_SUCCESS;
+}
+
+/* CVODE's BDF state (Nordsieck array of up to 6 vectors, error weights, corrector and a few
+ * temporaries: about 14), GMRES (Krylov dimension + 4), and this driver's own 5. */
+#define FLOW_VECTORS_FIXED 23
+
+double dln_flow_memory_estimate(const dln_problem *p, const dln_flow_options *opt)
+{
+  double P = (double)dln_problem_nparams(p);
+  double vectors = FLOW_VECTORS_FIXED + (opt->method == DLN_METHOD_BDF ? opt->krylov_dim : 0);
+  double bytes = vectors * P * sizeof(double);
+  int dense = opt->method == DLN_METHOD_BDF &&
+              (opt->precondition == DLN_PRECOND_DENSE ||
+               (opt->precondition == DLN_PRECOND_AUTO && P <= (double)opt->dense_max));
+  if (dense) bytes += 2.0 * P * P * sizeof(double); /* H and the LU factors */
+  return bytes;
 }
 
 const char *dln_stop_name(dln_stop why)
@@ -403,7 +422,9 @@ int dln_flow_init(dln_flow *f, const double *theta0)
   status = dln_problem_loss(f->problem, theta0, &f->loss_step);
   if (status != DLN_SUCCESS) return status;
   if (!isfinite(f->loss_step))
-    return dln_error(DLN_ENONFINITE, "dln_flow_init: the loss at θ(0) is %g", f->loss_step);
+    return dln_error(DLN_ENONFINITE, "the loss at θ(0) is %g: the initial weights or the data "
+                     "are too large for double precision (check init.alpha, init.c, init.gamma "
+                     "and the data's scale)", f->loss_step);
   f->loss_initial = f->loss_step;
   if (f->opt.method == DLN_METHOD_GD) return DLN_SUCCESS;
 
@@ -452,8 +473,11 @@ static void watch_loss(dln_flow *f, double loss_new)
     double relative = f->loss_step != 0.0 ? rise / fabs(f->loss_step) : INFINITY;
     f->stats.loss_increases++;
     if (relative > f->stats.max_loss_increase) f->stats.max_loss_increase = relative;
-    if (f->opt.method == DLN_METHOD_GD || rise > tolerated_loss_change(f))
+    if (f->opt.method == DLN_METHOD_GD || rise > tolerated_loss_change(f)) {
       f->stats.loss_increases_beyond_tol++;
+      if (relative > f->stats.max_loss_increase_beyond_tol)
+        f->stats.max_loss_increase_beyond_tol = relative;
+    }
   }
   f->loss_step = loss_new;
 }
@@ -479,6 +503,29 @@ static int cvode_step(dln_flow *f, double t_out)
   return DLN_SUCCESS;
 }
 
+/* The flow never raises the loss above ℒ(θ(0)); gradient descent that does has left it
+ * (unstable: η above 2 over the top Hessian eigenvalue somewhere on the way). */
+static int check_gd_descends(const dln_flow *f, double loss)
+{
+  if (loss <= f->loss_initial) return DLN_SUCCESS;
+  return dln_error(DLN_ESOLVER,
+                   "gradient descent diverged: after %ld steps the loss is %g, above its start "
+                   "%g; lower solver.learning_rate = %g",
+                   f->stats.steps, loss, f->loss_initial, f->opt.learning_rate);
+}
+
+/* Checks the iterate gradient descent ended an advance on, which no later step will see. */
+static int gd_check_current(dln_flow *f)
+{
+  double loss;
+  int status = dln_problem_loss(f->problem, NV_DATA_S(f->y), &loss);
+  if (status != DLN_SUCCESS) return status;
+  if (!isfinite(loss))
+    return dln_error(DLN_ENONFINITE, "gradient descent diverged at step %ld (loss %g): lower "
+                     "solver.learning_rate = %g", f->stats.steps, loss, f->opt.learning_rate);
+  return check_gd_descends(f, loss);
+}
+
 /* Takes one gradient-descent step θ <- θ - η ∇ℒ(θ). The gradient evaluation also gives ℒ(θ),
  * the loss after the previous step, so each step costs one gradient; the loss watch therefore
  * runs one step behind, and the run's final loss is measured by its caller. */
@@ -493,7 +540,11 @@ static int gd_step(dln_flow *f)
                      "gradient descent diverged at step %ld (loss %g): lower "
                      "solver.learning_rate = %g",
                      f->stats.steps, loss, f->opt.learning_rate);
-  if (f->stats.steps > 0) watch_loss(f, loss);
+  if (f->stats.steps > 0) {
+    watch_loss(f, loss);
+    status = check_gd_descends(f, loss);
+    if (status != DLN_SUCCESS) return status;
+  }
   dln_axpy(f->n, -f->opt.learning_rate, f->grad, theta);
   f->stats.steps++;
   f->t_prev = f->t_step;
@@ -623,8 +674,12 @@ int dln_flow_advance(dln_flow *f, double t_out, dln_stop *why)
       return finish(f, stop, why);
     }
   }
-  int status = state_at(f, t_out, f->out);
-  if (status != DLN_SUCCESS) return status;
+  int status = f->opt.method == DLN_METHOD_GD ? gd_check_current(f) : DLN_SUCCESS;
+  if (status == DLN_SUCCESS) status = state_at(f, t_out, f->out);
+  if (status != DLN_SUCCESS) {
+    f->finished = 1;
+    return status;
+  }
   f->t_out = f->opt.method == DLN_METHOD_GD ? f->t_step : t_out;
   if (f->t_out >= f->opt.t_max ||
       (f->opt.method == DLN_METHOD_GD && f->t_step + f->opt.learning_rate > f->opt.t_max)) {

@@ -93,9 +93,9 @@ static int alloc_dense(dln_precond *pc)
 {
   size_t P = pc->nparams;
   if (P > 20000)
-    return dln_error(DLN_EINVAL, "solver.precondition = dense: %zu parameters need %.3g GB; "
-                     "use gmres without it (none) for nets this large", P,
-                     16.0 * (double)P * (double)P / 1e9);
+    return dln_error(DLN_EINVAL, "the dense preconditioner for %zu parameters would need %.3g "
+                     "GB: lower solver.dense_max below %zu or set solver.precondition = none", P,
+                     16.0 * (double)P * (double)P / 1e9, P);
   pc->hessian = malloc(P * P * sizeof *pc->hessian);
   pc->factors = malloc(P * P * sizeof *pc->factors);
   pc->pivots = malloc(P * sizeof *pc->pivots);

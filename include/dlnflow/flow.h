@@ -79,6 +79,7 @@ typedef struct dln_flow_stats {
   long loss_increases;     /* accepted steps after which the loss rose (never, for the exact flow) */
   long loss_increases_beyond_tol; /* of those, rises larger than the tolerances explain */
   double max_loss_increase; /* largest such rise, relative to the loss */
+  double max_loss_increase_beyond_tol; /* largest of those beyond the tolerances */
   double last_step;        /* size of the last step */
 } dln_flow_stats;
 
@@ -89,6 +90,10 @@ void dln_flow_options_default(dln_flow_options *opt);
 int dln_flow_options_check(const dln_flow_options *opt);
 
 typedef struct dln_flow dln_flow;
+
+/* Returns the bytes the integrator will allocate for p with these options (vectors of P
+ * doubles, and the dense preconditioner's two P x P matrices when it applies). */
+double dln_flow_memory_estimate(const dln_problem *p, const dln_flow_options *opt);
 
 /* Creates an integrator for p (not owned; it must outlive the flow). */
 int dln_flow_alloc(dln_problem *p, const dln_flow_options *opt, dln_flow **out);

@@ -34,6 +34,11 @@ int dln_cli_load_config(const char *path, char **overrides, size_t noverrides,
 /* Creates dir and its parents (like mkdir -p). */
 int dln_cli_make_dir(const char *dir);
 
+/* Takes the run folder's lock (DIR/.dlnflow-lock, flock), refusing a folder another live run
+ * writes into; *fd keeps it until dln_cli_unlock_dir. */
+int dln_cli_lock_dir(const char *dir, int *fd);
+void dln_cli_unlock_dir(const char *dir, int fd);
+
 /* Returns the resolved configuration as a JSON object of sections. */
 json_t *dln_cli_config_json(const dln_config *cfg);
 /* Returns the solver statistics as a JSON object. */

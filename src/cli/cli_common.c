@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sundials/sundials_config.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,6 +86,30 @@ int dln_cli_make_dir(const char *dir)
   return DLN_SUCCESS;
 }
 
+int dln_cli_lock_dir(const char *dir, int *fd_out)
+{
+  char path[DLN_PATH_MAX + 16];
+  snprintf(path, sizeof path, "%s/.dlnflow-lock", dir);
+  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) return dln_error(DLN_EIO, "%s: cannot create: %s", path, strerror(errno));
+  /* flock is released when the process ends, however it ends: no stale locks. */
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return dln_error(DLN_EIO, "%s: another dlnflow run is writing into this folder; choose "
+                     "another --out", dir);
+  }
+  *fd_out = fd;
+  return DLN_SUCCESS;
+}
+
+void dln_cli_unlock_dir(const char *dir, int fd)
+{
+  char path[DLN_PATH_MAX + 16];
+  snprintf(path, sizeof path, "%s/.dlnflow-lock", dir);
+  unlink(path);
+  close(fd);
+}
+
 /* Adds one key to its section's object. */
 static void add_config_key(const char *section, const char *key, const char *value, void *data)
 {
@@ -106,7 +132,7 @@ json_t *dln_cli_config_json(const dln_config *cfg)
 
 json_t *dln_cli_stats_json(const dln_flow_stats *s)
 {
-  return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
+  return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f}",
                    "steps", (json_int_t)s->steps, "rhs_evals", (json_int_t)s->rhs_evals,
                    "hvp_evals", (json_int_t)s->hvps, "newton_iters", (json_int_t)s->newton_iters,
                    "newton_conv_fails", (json_int_t)s->newton_conv_fails,
@@ -115,7 +141,8 @@ json_t *dln_cli_stats_json(const dln_flow_stats *s)
                    "error_test_fails", (json_int_t)s->error_test_fails,
                    "loss_increases", (json_int_t)s->loss_increases,
                    "loss_increases_beyond_tol", (json_int_t)s->loss_increases_beyond_tol,
-                   "max_loss_increase", s->max_loss_increase, "last_step", s->last_step);
+                   "max_loss_increase", s->max_loss_increase, "max_loss_increase_beyond_tol",
+                   s->max_loss_increase_beyond_tol, "last_step", s->last_step);
 }
 
 json_t *dln_cli_versions_json(void)

@@ -4,9 +4,11 @@
  * the disk; then create the run folder, integrate while streaming trajectory.csv, and write
  * A_final.npy and summary.json. Files appear whole (written as .tmp, then renamed). A failed
  * or interrupted integration keeps the rows it had and says why in summary.json. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "dlnflow/errors.h"
@@ -114,8 +116,10 @@ static int write_row(const dln_sample *s, void *data)
   for (size_t i = 0; i < w->nsv; i++)
     fprintf(fp, ",%s", dln_format_double(buf, sizeof buf, s->sv[i], 0));
   fputc('\n', fp);
-  /* Rows reach the disk as they come, so a crash still leaves the .tmp to look at. */
-  fflush(fp);
+  /* Rows reach the disk as they come, so a crash still leaves the .tmp to look at, and a
+   * full disk stops the run at once instead of after the whole integration. */
+  if (fflush(fp) != 0 || ferror(fp))
+    return dln_error(DLN_EIO, "%s: write failed: %s", w->file.tmp_path, strerror(errno));
   if (!w->quiet) dln_progress_update(&w->progress, s->t, w->t_max, s->loss);
   return DLN_SUCCESS;
 }
@@ -212,15 +216,28 @@ static void print_summary(const dln_config *cfg, const dln_setup *setup, const d
   if (r->stats.loss_increases_beyond_tol > 0)
     printf("  warning  the loss rose after %ld accepted steps by more than the tolerances "
            "allow (largest rise %.3g relative): tighten solver.rtol\n",
-           r->stats.loss_increases_beyond_tol, r->stats.max_loss_increase);
+           r->stats.loss_increases_beyond_tol, r->stats.max_loss_increase_beyond_tol);
   printf("  time     %.3f s wall, %.3f s CPU\n", r->wall_seconds, r->cpu_seconds);
 }
 
 /* ---- the command -------------------------------------------------------------------- */
 
-/* Tries the start of the integration (tolerances against θ(0)) without writing anything. */
+/* Returns the memory the system can still hand out, in bytes (0 if unknown). */
+static double available_memory(void)
+{
+  long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+  return pages > 0 && size > 0 ? (double)pages * (double)size : 0.0;
+}
+
+/* Tries the start of the integration (memory, tolerances against θ(0)) without writing. */
 static int check_start(const dln_setup *setup, const dln_flow_options *opt, double *layer_atol)
 {
+  double need = dln_flow_memory_estimate(setup->problem, opt), have = available_memory();
+  if (have > 0.0 && need > have)
+    return dln_error(DLN_ENOMEM,
+                     "the integrator needs about %.3g GB for %zu parameters but %.3g GB are "
+                     "free: lower network.width or network.depth",
+                     need / 1e9, dln_problem_nparams(setup->problem), have / 1e9);
   dln_flow *flow = NULL;
   int status = dln_flow_alloc(setup->problem, opt, &flow);
   if (status == DLN_SUCCESS) status = dln_flow_init(flow, setup->theta0);
@@ -243,6 +260,8 @@ static int integrate_and_write(dln_config *cfg, dln_setup *setup, const run_args
     return DLN_EXIT_USAGE;
   }
   status = dln_cli_make_dir(cfg->out_dir);
+  int lock = -1;
+  if (status == DLN_SUCCESS) status = dln_cli_lock_dir(cfg->out_dir, &lock);
   trajectory_writer w = {.nsv = rows < cols ? rows : cols, .t_max = cfg->solver.t_max,
                          .quiet = a->quiet};
   if (w.nsv > MAX_SV_COLUMNS) w.nsv = MAX_SV_COLUMNS;
@@ -251,6 +270,7 @@ static int integrate_and_write(dln_config *cfg, dln_setup *setup, const run_args
   if (status == DLN_SUCCESS) status = dln_outfile_open(&w.file, path);
   if (status != DLN_SUCCESS) {
     free(times);
+    if (lock >= 0) dln_cli_unlock_dir(cfg->out_dir, lock);
     dln_cli_report("output", status);
     return DLN_EXIT_USAGE;
   }
@@ -261,6 +281,7 @@ static int integrate_and_write(dln_config *cfg, dln_setup *setup, const run_args
   dln_run_result r = {.theta_last = malloc(dln_problem_nparams(setup->problem) * sizeof(double))};
   if (!r.theta_last) {
     dln_outfile_abort(&w.file);
+    dln_cli_unlock_dir(cfg->out_dir, lock);
     free(times);
     fprintf(stderr, "dlnflow run: out of memory\n");
     return DLN_EXIT_FAILED;
@@ -288,6 +309,7 @@ static int integrate_and_write(dln_config *cfg, dln_setup *setup, const run_args
   }
   if (io == DLN_SUCCESS) io = write_summary(cfg, setup, state, message, &r, layer_atol);
   free(r.theta_last);
+  dln_cli_unlock_dir(cfg->out_dir, lock);
   if (io != DLN_SUCCESS) {
     dln_cli_report("writing results", io);
     return DLN_EXIT_FAILED;
