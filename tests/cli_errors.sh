@@ -180,4 +180,49 @@ bad "--out without a folder" "--out" "$REG" --out
 bad "two config files" "unexpected argument|$DATA/mc.ini" "$REG" "$MC"
 bad "no config file" "missing CONFIG" solver.rtol=1e-6
 
+# ---- faults a fresh user found, each kind kept as a check ----
+
+make_cfg dup.ini '/^width = 4$/a width = 5'
+bad "a key given twice in a file" "$S/dup.ini:|network.width is given twice|first at line" "$S/dup.ini"
+bad "a hexadecimal number" "solver.t_max|0x10" "$REG" solver.t_max=0x10
+bad "gd step larger than t_max" "solver.learning_rate|solver.t_max" "$REG" solver.method=gd \
+  solver.learning_rate=1e300
+bad "a seed too large for its type" "init.seed|too large" "$REG" init.seed=99999999999999999999999
+bad "an overflowing start names the keys to check" "init.alpha" "$REG" init.alpha=1e300
+
+# Diverging gradient descent fails (exit 1) and says to lower the learning rate, keeping rows.
+rm -rf "$OUT"
+"$BIN" run --out "$OUT" "$MC" solver.method=gd solver.learning_rate=100 solver.t_max=300 \
+  >"$S/stdout" 2>"$S/err"
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q "diverged" "$S/err" && grep -q "solver.learning_rate" "$S/err" \
+   && grep -q '"status": "failed"' "$OUT/summary.json" 2>/dev/null; then
+  pass "diverging gradient descent fails with exit 1 and a learning-rate hint"
+else
+  fail "diverging gradient descent fails with exit 1 and a learning-rate hint" \
+       "exit $rc; stderr: $(first_err)"
+fi
+
+# A second run into a folder another live run is writing is refused, and the first is unharmed.
+rm -rf "$OUT"
+"$BIN" run --out "$OUT" "$SRC/examples/fig1-mc-rank3.ini" solver.t_max=1e9 solver.rtol=1e-12 -q \
+  >/dev/null 2>&1 &
+first=$!
+tries=0
+while [ ! -e "$OUT/trajectory.csv.tmp" ] && [ "$tries" -lt 100 ]; do sleep 0.1; tries=$((tries + 1)); done
+"$BIN" run --out "$OUT" "$MC" -q >"$S/stdout" 2>"$S/err"
+rc=$?
+kill -INT "$first" 2>/dev/null
+wait "$first"
+first_rc=$?
+cols=$(awk -F, 'NR == 1 { n = NF } NF != n { bad = 1 } END { print bad ? "ragged" : n }' \
+       "$OUT/trajectory.csv" 2>/dev/null)
+if [ "$rc" -eq 2 ] && grep -q "another dlnflow run" "$S/err" && [ "$first_rc" -eq 130 ] \
+   && [ "$cols" = "$(head -n 1 "$OUT/trajectory.csv" | awk -F, '{print NF}')" ]; then
+  pass "a concurrent run into the same folder is refused; the first keeps a whole file"
+else
+  fail "a concurrent run into the same folder is refused; the first keeps a whole file" \
+       "second exit $rc, first exit $first_rc, columns $cols; stderr: $(first_err)"
+fi
+
 finish
