@@ -21,18 +21,14 @@ static int dense_spectrum(dln_problem *p, const double *theta, double tol,
                           dln_hessian_spectrum *out, double *eigenvalues)
 {
   size_t P = dln_problem_nparams(p);
-  double *H = malloc(P * P * sizeof *H), *unit = calloc(P, sizeof *unit);
+  double *H = malloc(P * P * sizeof *H);
   double *w = eigenvalues ? eigenvalues : malloc(P * sizeof *w);
   int status = DLN_SUCCESS;
-  if (!H || !unit || !w) {
+  if (!H || !w) {
     status = dln_error(DLN_ENOMEM, "Hessian: out of memory for %zu x %zu", P, P);
     goto done;
   }
-  for (size_t j = 0; j < P && status == DLN_SUCCESS; j++) {
-    unit[j] = 1.0;
-    status = dln_problem_hvp(p, theta, unit, H + j * P); /* column j = row j (H symmetric) */
-    unit[j] = 0.0;
-  }
+  status = dln_problem_hessian(p, theta, H);
   if (status != DLN_SUCCESS) goto done;
   if (LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'N', 'U', (lapack_int)P, H, (lapack_int)P, w) != 0) {
     status = dln_error(DLN_ELINALG, "Hessian: LAPACKE_dsyevd failed");
@@ -47,7 +43,6 @@ static int dense_spectrum(dln_problem *p, const double *theta, double tol,
   out->lanczos_steps = 0;
 done:
   free(H);
-  free(unit);
   if (w != eigenvalues) free(w);
   return status;
 }

@@ -33,7 +33,6 @@ struct dln_precond {
   double *hessian;         /* dense: H, P x P (owned) */
   double *factors;         /* dense: LU factors of I + γH, P x P (owned) */
   lapack_int *pivots;      /* dense: P (owned) */
-  double *unit;            /* dense: P scratch */
   const dln_network *net;  /* not owned */
   size_t depth, n0, nL;
   double *kroot;           /* C with K = C Cᵀ, n_0 x n_0 */
@@ -52,7 +51,6 @@ void dln_precond_free(dln_precond *pc)
   free(pc->hessian);
   free(pc->factors);
   free(pc->pivots);
-  free(pc->unit);
   if (pc->layers)
     for (size_t l = 1; l <= pc->depth; l++) {
       free(pc->layers[l].q1t);
@@ -99,8 +97,7 @@ static int alloc_dense(dln_precond *pc)
   pc->hessian = malloc(P * P * sizeof *pc->hessian);
   pc->factors = malloc(P * P * sizeof *pc->factors);
   pc->pivots = malloc(P * sizeof *pc->pivots);
-  pc->unit = calloc(P, sizeof *pc->unit);
-  if (!pc->hessian || !pc->factors || !pc->pivots || !pc->unit)
+  if (!pc->hessian || !pc->factors || !pc->pivots)
     return dln_error(DLN_ENOMEM, "preconditioner: out of memory for a %zu x %zu Hessian", P, P);
   return DLN_SUCCESS;
 }
@@ -265,12 +262,8 @@ static int setup_dense(dln_precond *pc, const double *theta, double gamma, int r
 {
   size_t P = pc->nparams;
   if (!reuse) {
-    for (size_t j = 0; j < P; j++) {
-      pc->unit[j] = 1.0;
-      int status = dln_problem_hvp(pc->problem, theta, pc->unit, pc->hessian + j * P);
-      pc->unit[j] = 0.0;
-      if (status != DLN_SUCCESS) return status;
-    }
+    int status = dln_problem_hessian(pc->problem, theta, pc->hessian);
+    if (status != DLN_SUCCESS) return status;
   }
   for (size_t i = 0; i < P * P; i++) pc->factors[i] = gamma * pc->hessian[i];
   for (size_t i = 0; i < P; i++) pc->factors[i * P + i] += 1.0;

@@ -23,6 +23,7 @@ struct dln_problem {
   double *dA, *dG;    /* tangent workspaces (amat) */
   double *scratch;    /* P doubles, for ntk_apply */
   double *cached;     /* θ of the cached point (P) */
+  double *scratch_unit; /* P, unit vectors for dln_problem_hessian */
   int cache_valid;    /* cached holds the point of the network's workspace */
   dln_problem_counters counters;
 };
@@ -56,7 +57,8 @@ int dln_problem_alloc(dln_network *net, dln_cost *cost, dln_problem **out)
   p->dG = malloc(p->amat * sizeof *p->dG);
   p->scratch = malloc(p->nparams * sizeof *p->scratch);
   p->cached = malloc(p->nparams * sizeof *p->cached);
-  if (!p->G || !p->dA || !p->dG || !p->scratch || !p->cached) {
+  p->scratch_unit = malloc(p->nparams * sizeof *p->scratch_unit);
+  if (!p->G || !p->dA || !p->dG || !p->scratch || !p->cached || !p->scratch_unit) {
     dln_problem_free(p);
     return dln_error(DLN_ENOMEM, "dln_problem_alloc: out of memory");
   }
@@ -74,6 +76,7 @@ void dln_problem_free(dln_problem *p)
   free(p->dG);
   free(p->scratch);
   free(p->cached);
+  free(p->scratch_unit);
   free(p);
 }
 
@@ -152,5 +155,19 @@ int dln_problem_ntk_apply(dln_problem *p, const double *theta, const double *M, 
   dln_network_forward(p->net, theta);
   dln_network_backward(p->net, theta, M, p->scratch);
   dln_network_tangent(p->net, theta, p->scratch, out);
+  return DLN_SUCCESS;
+}
+
+int dln_problem_hessian(dln_problem *p, const double *theta, double *H)
+{
+  size_t P = p->nparams;
+  double *unit = p->scratch_unit;
+  memset(unit, 0, P * sizeof *unit);
+  for (size_t j = 0; j < P; j++) {
+    unit[j] = 1.0;
+    int status = dln_problem_hvp(p, theta, unit, H + j * P); /* column j = row j: symmetric */
+    unit[j] = 0.0;
+    if (status != DLN_SUCCESS) return status;
+  }
   return DLN_SUCCESS;
 }

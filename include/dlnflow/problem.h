@@ -36,6 +36,9 @@ int dln_problem_loss(dln_problem *p, const double *theta, double *loss);
 int dln_problem_gradient(dln_problem *p, const double *theta, double *loss, double *grad);
 /* Writes H(θ) v. Reuses the cached point when θ equals it. */
 int dln_problem_hvp(dln_problem *p, const double *theta, const double *v, double *hv);
+/* Writes the whole Hessian H(θ) (P x P, row-major and symmetric) from P Hessian-vector
+ * products: for small nets only. */
+int dln_problem_hessian(dln_problem *p, const double *theta, double *H);
 /* Writes the test cost at θ (NaN without a test set). */
 int dln_problem_test_loss(dln_problem *p, const double *theta, double *loss);
 /* Writes Θ(M) = Σ_l S_{l+1} S_{l+1}ᵀ M P_{l-1}ᵀ P_{l-1}, the NTK operator at θ applied to M
