@@ -5,7 +5,7 @@
  *
  * usage: bench_fig1 [--config PATH] [--scales 1,0.01] [--targets 3,6] [--methods bdf,gd]
  *                   [--loss-target 1e-8] [--lr 0.05] [--sampling example|none]
- *                   [--rounds 3] [--repeat-below 10]
+ *                   [--rounds 3] [--repeat-below 10] [--set section.key=value ...]
  *
  * A scale is init.c (θ(0) ~ N(0, c w^-γ), so c = 0.01 is a 10x smaller standard deviation);
  * t_max is the example's t_max divided by c (the escape time from a small initialisation of a
@@ -14,6 +14,8 @@
  * gradient, an SVD of A and the balancedness drift, as `dlnflow run` does); none asks only for
  * t = 0 and t_max, timing the solver alone. Runs whose first round takes less than
  * --repeat-below CPU seconds are repeated --rounds times and the medians reported.
+ *
+ * --set applies further overrides to every run (after the ones above), e.g. --set solver.rtol=1e-5.
  *
  * Built twice: bench_fig1 with the library's optimised N_Vector kernels and
  * bench_fig1_plainvec with SUNDIALS' plain serial ones (bench/nvector_plain.c).
@@ -30,6 +32,7 @@
 
 #define MAX_LIST 16
 #define MAX_ROUNDS 25
+#define MAX_SETS 16
 
 typedef struct run_record {
   dln_stop stop;
@@ -108,7 +111,8 @@ static void usage(FILE *out)
 {
   fprintf(out, "usage: bench_fig1 [--config PATH] [--scales C1,C2,...] [--targets R1,R2,...]\n"
                "                  [--methods bdf,gd] [--loss-target L] [--lr ETA]\n"
-               "                  [--sampling example|none] [--rounds N] [--repeat-below S]\n");
+               "                  [--sampling example|none] [--rounds N] [--repeat-below S]\n"
+               "                  [--set section.key=value ...]\n");
 }
 
 int main(int argc, char **argv)
@@ -119,6 +123,8 @@ int main(int argc, char **argv)
   const char *methods = "bdf,gd";
   double loss_target = 1e-8, lr = 0.05, repeat_below = 10.0;
   int rounds = 3, sample_like_example = 1;
+  const char *sets[MAX_SETS];
+  size_t nsets = 0;
   for (int i = 1; i < argc; i++) {
     const char *next = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(argv[i], "--help") == 0) {
@@ -147,6 +153,8 @@ int main(int argc, char **argv)
       rounds = atoi(argv[++i]);
     } else if (strcmp(argv[i], "--repeat-below") == 0 && next) {
       repeat_below = atof(argv[++i]);
+    } else if (strcmp(argv[i], "--set") == 0 && next && nsets < MAX_SETS) {
+      sets[nsets++] = argv[++i];
     } else {
       usage(stderr);
       return 2;
@@ -169,6 +177,7 @@ int main(int argc, char **argv)
          config, loss_target, lr, bench_vector_kind());
   printf("# output times: %s; one BLAS thread; t_max = example t_max / c\n",
          sample_like_example ? "the example's (300 log-spaced from t_min)" : "0 and t_max only");
+  for (size_t s = 0; s < nsets; s++) printf("# override: %s\n", sets[s]);
   printf("%-8s %-6s %-6s %-12s %10s %10s %8s %9s %9s %8s %8s %9s %9s %6s\n", "init.c", "method",
          "vec", "stop", "t_final", "loss", "steps", "grad(sol)", "grad(all)", "H.v", "loss-ev",
          "wall [s]", "cpu [s]", "rounds");
@@ -184,9 +193,10 @@ int main(int argc, char **argv)
       snprintf(o_target, sizeof o_target, "solver.loss_target=%.17g", loss_target);
       snprintf(o_lr, sizeof o_lr, "solver.learning_rate=%.17g", lr);
       snprintf(o_tmax, sizeof o_tmax, "solver.t_max=%.17g", base.solver.t_max / scales[k]);
-      const char *overrides[] = {o_method, o_c, o_target, o_lr, o_tmax};
+      const char *overrides[5 + MAX_SETS] = {o_method, o_c, o_target, o_lr, o_tmax};
+      for (size_t s = 0; s < nsets; s++) overrides[5 + s] = sets[s];
       dln_config cfg;
-      if (bench_load_config(&cfg, config, overrides, 5) != DLN_SUCCESS) return 1;
+      if (bench_load_config(&cfg, config, overrides, 5 + nsets) != DLN_SUCCESS) return 1;
 
       run_record rec[MAX_ROUNDS];
       int n = 0;

@@ -7,12 +7,17 @@
 # Profiles DLNFLOW (the library's optimised N_Vector kernels) and, unless "-", DLNFLOW_PLAINVEC
 # (the same program linked with SUNDIALS' plain serial vector operations, bench/nvector_plain.c)
 # on CONFIG with the overrides, both at once (one core each), and prints the share of all
-# instructions (Ir) per category. Profiles and annotations stay in OUTDIR; with CALLGRIND_REUSE=1
-# existing profiles there are annotated again instead of being measured anew.
+# instructions (Ir) per category. Only the run itself is counted (callgrind's
+# --toggle-collect=dln_run_trajectory: integration and per-sample measurements), not start-up,
+# set-up, output files or the final Hessian spectrum that summary.json reports. Profiles and
+# annotations stay in OUTDIR; with CALLGRIND_REUSE=1 the profiles already there are annotated
+# again instead of being measured anew.
 #
 # Categories (functions as callgrind_annotate names them):
 #   vector kernels (ours)     self cost of every function in src/nvector_fast.c (fast_*, ...)
-#   SUNDIALS serial vec ops   self cost of N_V*_Serial in the SUNDIALS libraries
+#   SUNDIALS vector ops       the rest of the inclusive cost of SUNDIALS' N_V* entry points
+#                             (N_VLinearSum, N_VDotProd, ...): the N_V*_Serial operations that
+#                             no kernel of ours replaces, their unnamed helpers, the dispatch
 #   gradient + H.v            inclusive cost of dln_problem_gradient and dln_problem_hvp
 #                             (forward/backward/tangent passes, cost, the dgemm calls beneath)
 #   loss-only evaluations     inclusive cost of dln_problem_loss (one per step, and stop search)
@@ -22,7 +27,7 @@
 #   SVD (LAPACK)              inclusive cost of dln_singular_values (one per output sample)
 #   balancedness drift        inclusive cost of dln_balance_alloc and dln_balance_drift (BLAS)
 #   preconditioner            inclusive cost of dln_precond_* (none above solver.dense_max)
-#   other                     the rest: CVODE/GMRES bookkeeping, N_V* dispatch, start-up, I/O
+#   other                     the rest: CVODE/GMRES bookkeeping (SUNModifiedGS, ...)
 set -eu
 
 if [ $# -lt 4 ]; then
@@ -39,13 +44,23 @@ command -v callgrind_annotate >/dev/null 2>&1 || {
   echo "callgrind.sh: callgrind_annotate not found" >&2; exit 1; }
 mkdir -p "$outdir"
 export OPENBLAS_NUM_THREADS=1
+# Under valgrind (no AVX-512) OpenBLAS picks its Haswell kernels, whose FMA instructions valgrind
+# executes very slowly: a gradient runs 1000x slower than natively even under --tool=none, and the
+# whole Figure 1 run takes 7 minutes to profile. The Sandybridge kernels (AVX, no FMA) run 16x
+# slower than natively there, and the profile takes under a minute. Neither executes the native
+# kernel's instructions (SkylakeX, AVX-512 FMA here): instruction shares are a proxy for time
+# whichever kernel runs (bench/perf.sh measures time).
+# CALLGRIND_CORETYPE= (empty) leaves the choice to OpenBLAS.
+coretype=${CALLGRIND_CORETYPE-Sandybridge}
+if [ -n "$coretype" ]; then export OPENBLAS_CORETYPE="$coretype"; fi
 
 # profile NAME EXE [override ...]: runs EXE under callgrind into $outdir/NAME.callgrind.
 profile() {
   name=$1
   exe=$2
   shift 2
-  valgrind --tool=callgrind --callgrind-out-file="$outdir/$name.callgrind" \
+  valgrind --tool=callgrind --toggle-collect=dln_run_trajectory \
+    --callgrind-out-file="$outdir/$name.callgrind" \
     "$exe" run "$config" --out "$outdir/$name-run" --quiet "$@" > "$outdir/$name.log" 2>&1
 }
 
@@ -87,19 +102,20 @@ categorize() {
         if (line !~ /^ *[0-9,]+ +\(/) continue
         n = count(line); f = name(line)
         if (f ~ /nvector_fast\.c:/) ours += n
-        else if (f ~ /:N_V[A-Za-z]+_Serial /) serial += n
         else if (f ~ /flow\.c:(rhs|jtimes) /) cb += n
       }
       while ((getline line < incl) > 0) {
         if (line !~ /^ *[0-9,]+ +\(/) continue
         n = count(line); f = name(line)
-        if (f ~ /:dln_problem_(gradient|hvp) /) grad += n
+        if (f ~ /:N_V[A-Za-z]+ \[/) vec += n
+        else if (f ~ /:dln_problem_(gradient|hvp) /) grad += n
         else if (f ~ /:dln_problem_(loss|test_loss) /) loss += n
         else if (f ~ /flow\.c:error_weights /) ewt += n
         else if (f ~ /:dln_singular_values /) svd += n
         else if (f ~ /:dln_balance_(alloc|drift) /) bal += n
         else if (f ~ /:dln_precond_(setup|solve) /) pre += n
       }
+      serial = vec > ours ? vec - ours : 0
       other = total - ours - serial - grad - loss - cb - ewt - svd - bal - pre
       printf "total %.0f\nours %.0f\nserial %.0f\ngrad %.0f\nloss %.0f\ncb %.0f\newt %.0f\n",
              total, ours, serial, grad, loss, cb, ewt
@@ -107,10 +123,18 @@ categorize() {
     }'
 }
 
-for v in $variants; do categorize "$v" > "$outdir/$v.split"; done
+for v in $variants; do
+  categorize "$v" > "$outdir/$v.split"
+  # The run's own counts, from its summary.json (one "key": value per line).
+  for key in steps rhs_evals hvp_evals; do
+    printf '%s %s\n' "$key" "$(grep -o "\"$key\": [0-9][0-9]*" "$outdir/$v-run/summary.json" | head -n 1 |
+      sed 's/.*: //')" >> "$outdir/$v.split"
+  done
+done
 
 echo "# callgrind: $(basename "$dlnflow") run $config --quiet $*"
-echo "# share of all instructions (Ir); profiles in $outdir ($elapsed s under valgrind)"
+echo "# share of all instructions (Ir) inside dln_run_trajectory; OpenBLAS kernel ${coretype:-default};"
+echo "# profiles in $outdir ($elapsed s under valgrind)"
 awk -v variants="$variants" -v dir="$outdir" '
   BEGIN {
     nv = split(variants, v, " ")
@@ -119,7 +143,7 @@ awk -v variants="$variants" -v dir="$outdir" '
       while ((getline line < file) > 0) { split(line, kv, " "); c[i, kv[1]] = kv[2] }
     }
     label["ours"] = "vector kernels (ours, nvector_fast.c)"
-    label["serial"] = "SUNDIALS serial vector ops (N_V*_Serial)"
+    label["serial"] = "SUNDIALS vector ops (N_V*_Serial, dispatch)"
     label["grad"] = "gradient + H.v (inclusive)"
     label["loss"] = "loss-only + test-loss evaluations (incl.)"
     label["cb"] = "rhs/jtimes negation + finiteness loops"
@@ -127,23 +151,25 @@ awk -v variants="$variants" -v dir="$outdir" '
     label["svd"] = "SVD diagnostics (LAPACK, inclusive)"
     label["bal"] = "balancedness drift (BLAS, inclusive)"
     label["pre"] = "preconditioner (inclusive)"
-    label["other"] = "other (CVODE/GMRES, dispatch, start-up)"
+    label["other"] = "other (CVODE/GMRES bookkeeping)"
     nk = split("ours serial grad loss cb ewt svd bal pre other", keys, " ")
-    printf "%-42s", "category"
+    printf "%-44s", "category"
     for (i = 1; i <= nv; i++) printf " %14s", v[i] " vectors"
     printf "\n"
     for (k = 1; k <= nk; k++) {
-      printf "%-42s", label[keys[k]]
+      printf "%-44s", label[keys[k]]
       for (i = 1; i <= nv; i++) printf " %13.1f%%", 100 * c[i, keys[k]] / c[i, "total"]
       printf "\n"
     }
-    printf "%-42s", "all vector ops (ours + serial)"
+    printf "%-44s", "all vector ops (ours + serial)"
     for (i = 1; i <= nv; i++) printf " %13.1f%%", 100 * (c[i, "ours"] + c[i, "serial"]) / c[i, "total"]
-    printf "\n%-42s", "total instructions [1e9]"
+    printf "\n%-44s", "total instructions [1e9]"
     for (i = 1; i <= nv; i++) printf " %14.3f", c[i, "total"] / 1e9
-    printf "\n%-42s", "vector-op instructions [1e9]"
+    printf "\n%-44s", "vector-op instructions [1e9]"
     for (i = 1; i <= nv; i++) printf " %14.3f", (c[i, "ours"] + c[i, "serial"]) / 1e9
-    printf "\n%-42s", "gradient + H.v instructions [1e9]"
+    printf "\n%-44s", "gradient + H.v instructions [1e9]"
     for (i = 1; i <= nv; i++) printf " %14.3f", c[i, "grad"] / 1e9
+    printf "\n%-44s", "solver steps, gradients, H.v products"
+    for (i = 1; i <= nv; i++) printf " %14s", c[i, "steps"] "/" c[i, "rhs_evals"] "/" c[i, "hvp_evals"]
     printf "\n"
   }'

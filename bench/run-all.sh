@@ -1,15 +1,18 @@
 #!/bin/sh
 # Runs every benchmark of docs/benchmarks.md and prints plain-text tables and a summary.
 #
-# usage (from anywhere; it works in the repository root's build/ folder):
-#   sh bench/run-all.sh
+# usage: sh bench/run-all.sh   (from any folder: it works on the repository's build/, which
+#                                 must be configured; it rebuilds what it needs with ninja)
 # Environment:
-#   BENCH_OUT=DIR          where outputs and profiles go (default build/bench/results)
-#   BENCH_SOLVER_ONLY=1    also time the Figure 1 runs without output samples (+~80 s)
+#   BENCH_OUT=DIR          where outputs and profiles go, relative to the repository root
+#                          (default build/bench/results)
+#   BENCH_SOLVER_ONLY=0    skip the Figure 1 runs without output samples (saves ~80 s)
 #   BENCH_CALLGRIND=0      skip the callgrind profiles
-#   BENCH_CALLGRIND_STEPS=N  profile only the first N solver steps (default 150; 0: the whole
-#                          run, ~6 minutes under valgrind instead of ~2)
-# One BLAS thread throughout (OPENBLAS_NUM_THREADS=1). Total time about 4-5 minutes on 2 cores.
+#   BENCH_CALLGRIND_STEPS=N  profile only the first N solver steps (default: the whole run)
+#   BENCH_PERF=0           skip the perf time profiles
+#   CALLGRIND_CORETYPE=...   OpenBLAS kernel under valgrind (default Sandybridge; see callgrind.sh)
+# One BLAS thread throughout (OPENBLAS_NUM_THREADS=1). Total time about 5 minutes on an idle
+# 2-core machine.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,18 +42,20 @@ section "2. Figure 1 run to the same loss: bdf against gd (optimised vector kern
 section "2b. the same bdf runs with SUNDIALS' plain serial vector operations"
 "$build/bench/bench_fig1_plainvec" --config "$config" --methods bdf | tee "$out/fig1-plainvec.txt"
 
-if [ "${BENCH_SOLVER_ONLY:-0}" = 1 ]; then
-  section "2c. solver only: no output samples between t = 0 and t_max"
+if [ "${BENCH_SOLVER_ONLY:-1}" != 0 ]; then
+  section "2c. the same runs, solver only: no output samples between t = 0 and t_max"
   "$build/bench/bench_fig1" --config "$config" --sampling none | tee "$out/fig1-solver-only.txt"
+else
+  : > "$out/fig1-solver-only.txt"
 fi
 
 if [ "${BENCH_CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1; then
-  steps=${BENCH_CALLGRIND_STEPS:-150}
+  steps=${BENCH_CALLGRIND_STEPS:-0}
   if [ "$steps" -gt 0 ]; then
     section "3. callgrind: instruction shares, first $steps steps of the Figure 1 run"
     set -- "solver.steps=$steps"
   else
-    section "3. callgrind: instruction shares, the whole Figure 1 run"
+    section "3. callgrind: instruction shares, the whole Figure 1 run (examples/fig1-mc-rank3.ini)"
     set --
   fi
   sh bench/callgrind.sh "$build/dlnflow" "$build/bench/dlnflow_plainvec" "$config" \
@@ -60,21 +65,17 @@ else
   : > "$out/callgrind.txt"
 fi
 
+if [ "${BENCH_PERF:-1}" != 0 ] && command -v perf >/dev/null 2>&1; then
+  section "3b. perf: CPU time shares, the whole Figure 1 run"
+  sh bench/perf.sh "$build/dlnflow" "$build/bench/dlnflow_plainvec" "$config" "$out/perf" |
+    tee "$out/perf.txt"
+else
+  section "3b. perf: skipped (BENCH_PERF=0 or no perf)"
+  : > "$out/perf.txt"
+fi
+
 section "summary"
-awk '
-  FILENAME ~ /derivatives/ && $1 ~ /^[0-9]+$/ {
-    printf "%-50s %12.1f us\n", "gradient,  w = " $1 " (P = " $2 ")", $4
-    printf "%-50s %12.1f us\n", "H.v,       w = " $1 " (P = " $2 ")", $5
-  }
-  FILENAME ~ /fig1\.txt/ && $2 ~ /^(bdf|gd)$/ {
-    printf "%-50s %9.3f s (%s steps, %s)\n", "fig1 init.c = " $1 ": " $2 " CPU", $13, $7, $4
-  }
-  FILENAME ~ /fig1\.txt/ && /^RATIO/ { sub(/^RATIO /, ""); printf "%-50s\n", "fig1 " $0 }
-  FILENAME ~ /plainvec/ && $2 == "bdf" {
-    printf "%-50s %9.3f s\n", "fig1 init.c = " $1 ": bdf CPU, plain vector ops", $13
-  }
-  FILENAME ~ /callgrind/ && /^(vector kernels|SUNDIALS serial|gradient \+ H.v \(|SVD|other)/ {
-    printf "callgrind %s\n", $0
-  }' "$out/derivatives.txt" "$out/fig1.txt" "$out/fig1-plainvec.txt" "$out/callgrind.txt"
+awk -f bench/summary.awk "$out/derivatives.txt" "$out/fig1.txt" "$out/fig1-plainvec.txt" \
+  "$out/callgrind.txt" "$out/fig1-solver-only.txt" "$out/perf.txt"
 echo
 echo "outputs in $out; total $(( $(date +%s) - start )) s"
