@@ -768,7 +768,17 @@ static int check_data(const dln_config *cfg)
   if (cfg->generator[0] && strcmp(cfg->generator, "lowrank") != 0 &&
       strcmp(cfg->generator, "teacher") != 0)
     return invalid(cfg, "data.generator = '%s' is not lowrank, teacher or empty", cfg->generator);
-  if (strcmp(cfg->cost, "mc") == 0) return check_mc_data(cfg);
+  /* A file key of the other cost would be ignored without a word: refuse it instead. */
+  int mc = strcmp(cfg->cost, "mc") == 0;
+  const struct { const char *key; const char *value; int for_mc; } files[] = {
+    {"data.x", cfg->x, 0}, {"data.y", cfg->y, 0}, {"data.test_x", cfg->test_x, 0},
+    {"data.test_y", cfg->test_y, 0}, {"data.teacher", cfg->teacher, 0},
+    {"data.target", cfg->target, 1}, {"data.observed", cfg->observed, 1}};
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+    if (files[i].value[0] && files[i].for_mc != mc)
+      return invalid(cfg, "%s is for data.cost = %s, but data.cost = %s", files[i].key,
+                     files[i].for_mc ? "mc" : "mse", cfg->cost);
+  if (mc) return check_mc_data(cfg);
   if (strcmp(cfg->cost, "mse") == 0) return check_mse_data(cfg);
   return invalid(cfg, "data.cost = '%s' is not mse or mc", cfg->cost);
 }

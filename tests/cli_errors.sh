@@ -189,6 +189,9 @@ bad "gd step larger than t_max" "solver.learning_rate|solver.t_max" "$REG" solve
   solver.learning_rate=1e300
 bad "a seed too large for its type" "init.seed|too large" "$REG" init.seed=99999999999999999999999
 bad "an overflowing start names the keys to check" "init.alpha" "$REG" init.alpha=1e300
+bad "a regression file key under matrix completion" "data.x|data.cost = mc" "$MC" data.x=foo.csv
+bad "a completion file key under regression" "data.target|data.cost = mse" "$REG" \
+  data.target=foo.csv
 
 # Diverging gradient descent fails (exit 1) and says to lower the learning rate, keeping rows.
 rm -rf "$OUT"
