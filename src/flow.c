@@ -63,6 +63,9 @@ struct dln_flow {
   dln_stop finish_reason;   /* which one */
   dln_flow_stats stats;     /* counters kept by the driver (CVODE's are read on demand) */
   long hvp_base;            /* the problem's Hessian-vector count at dln_flow_init */
+  dln_flow_events events;   /* watched functions (count 0: none) */
+  double event_prev[DLN_FLOW_MAX_EVENTS]; /* gd: the functions at the last iterate */
+  int event_stop;           /* a handler asked to stop at t_step */
   char solver_message[512]; /* CVODE's last error or warning text */
 };
 
@@ -134,6 +137,7 @@ const char *dln_stop_name(dln_stop why)
   case DLN_STOP_GRAD_TOL: return "grad_tol";
   case DLN_STOP_MAX_STEPS: return "max_steps";
   case DLN_STOP_INTERRUPT: return "interrupted";
+  case DLN_STOP_EVENT: return "event";
   }
   return "unknown";
 }
@@ -226,6 +230,25 @@ static void cvode_message(int error_code, const char *module, const char *functi
   (void)error_code;
   (void)module;
   snprintf(f->solver_message, sizeof f->solver_message, "%s: %s", function, msg);
+}
+
+/* The event functions for CVODE's rootfinder. A NaN would make its root search loop forever,
+ * so a non-finite value fails the step instead. */
+static int root_functions(realtype t, N_Vector y, realtype *g, void *user_data)
+{
+  dln_flow *f = user_data;
+  if (f->events.evaluate(t, NV_DATA_S(y), g, f->events.data) != DLN_SUCCESS) {
+    snprintf(f->solver_message, sizeof f->solver_message, "event functions: %s",
+             dln_error_message());
+    return -1;
+  }
+  for (int i = 0; i < f->events.count; i++)
+    if (!isfinite(g[i])) {
+      snprintf(f->solver_message, sizeof f->solver_message,
+               "event function %d is %g at t = %.6g", i, g[i], t);
+      return -1;
+    }
+  return 0;
 }
 
 /* ---- tolerances --------------------------------------------------------------------- */
@@ -426,7 +449,10 @@ int dln_flow_init(dln_flow *f, const double *theta0)
                      "are too large for double precision (check init.alpha, init.c, init.gamma "
                      "and the data's scale)", f->loss_step);
   f->loss_initial = f->loss_step;
-  if (f->opt.method == DLN_METHOD_GD) return DLN_SUCCESS;
+  f->event_stop = 0;
+  if (f->opt.method == DLN_METHOD_GD)
+    return f->events.count > 0 ? f->events.evaluate(0.0, theta0, f->event_prev, f->events.data)
+                               : DLN_SUCCESS;
 
   if (!f->initialised) {
     status = create_cvode(f);
@@ -436,9 +462,29 @@ int dln_flow_init(dln_flow *f, const double *theta0)
     status = check_flag(f, CVodeReInit(f->cvode, 0.0, f->y), "CVodeReInit");
     if (status != DLN_SUCCESS) return status;
   }
+  status = check_flag(f, CVodeRootInit(f->cvode, f->events.count,
+                                       f->events.count > 0 ? root_functions : NULL),
+                      "CVodeRootInit");
+  if (status == DLN_SUCCESS && f->events.count > 0)
+    status = check_flag(f, CVodeSetNoInactiveRootWarn(f->cvode), "CVodeSetNoInactiveRootWarn");
+  if (status != DLN_SUCCESS) return status;
   if (f->opt.atol > 0.0)
     return check_flag(f, CVodeSVtolerances(f->cvode, f->opt.rtol, f->atol), "CVodeSVtolerances");
   return check_flag(f, CVodeWFtolerances(f->cvode, error_weights), "CVodeWFtolerances");
+}
+
+int dln_flow_set_events(dln_flow *f, const dln_flow_events *events)
+{
+  if (!events) {
+    memset(&f->events, 0, sizeof f->events);
+    return DLN_SUCCESS;
+  }
+  if (events->count < 1 || events->count > DLN_FLOW_MAX_EVENTS || !events->evaluate ||
+      !events->handle)
+    return dln_error(DLN_EINVAL, "dln_flow_set_events: need 1 to %d functions and a handler",
+                     DLN_FLOW_MAX_EVENTS);
+  f->events = *events;
+  return DLN_SUCCESS;
 }
 
 /* ---- stepping ----------------------------------------------------------------------- */
@@ -482,24 +528,112 @@ static void watch_loss(dln_flow *f, double loss_new)
   f->loss_step = loss_new;
 }
 
-/* Takes one CVODE step; updates t_prev, t_step and the loss watch. */
+/* One call of CVode in one-step mode; counts the steps it took (none when it only hands
+ * over the rest of a step it interrupted at a root). Returns CVODE's non-negative flag. */
+static int cvode_call(dln_flow *f, double t_out, realtype *t, int *flag)
+{
+  long before = 0, after = 0;
+  CVodeGetNumSteps(f->cvode, &before);
+  *flag = CVode(f->cvode, t_out, f->y, t, CV_ONE_STEP);
+  CVodeGetNumSteps(f->cvode, &after);
+  f->stats.steps += after - before;
+  if (*flag < 0)
+    return dln_error(DLN_ESOLVER, "CVODE failed at t = %.6g (%s)%s%s", f->t_step,
+                     CVodeGetReturnFlagName(*flag), f->solver_message[0] ? ": " : "",
+                     f->solver_message);
+  return DLN_SUCCESS;
+}
+
+/* Measures the loss at y, failing on a non-finite value. */
+static int loss_at_state(dln_flow *f, double t, double *loss)
+{
+  int status = dln_problem_loss(f->problem, NV_DATA_S(f->y), loss);
+  if (status == DLN_SUCCESS && !isfinite(*loss))
+    return dln_error(DLN_ENONFINITE, "the loss became %g at t = %.6g", *loss, t);
+  return status;
+}
+
+/* Hands a crossing at (t, y) to the handler; returns its action or a negative status. */
+static int deliver_event(dln_flow *f, double t, const int *crossed)
+{
+  f->stats.events++;
+  int action = f->events.handle(t, NV_DATA_S(f->y), crossed, f->events.data);
+  if (action < 0 || action > DLN_EVENT_RESTART)
+    return action < 0 ? action : dln_error(DLN_EINVAL, "event handler returned %d", action);
+  return action;
+}
+
+/* Ends the current step early at an event time t where the handler stopped the run or
+ * replaced the state (then the loss may rise: a deliberate kick is not integration error). */
+static int end_step_at_event(dln_flow *f, double t, int action)
+{
+  f->t_prev = f->t_step;
+  f->t_step = t;
+  double loss;
+  int status = loss_at_state(f, t, &loss);
+  if (status != DLN_SUCCESS) return status;
+  if (action == DLN_EVENT_STOP) {
+    f->event_stop = 1;
+    watch_loss(f, loss);
+    return DLN_SUCCESS;
+  }
+  f->stats.restarts++;
+  f->loss_step = loss;
+  if (f->opt.method == DLN_METHOD_GD) return DLN_SUCCESS;
+  f->t_prev = t; /* the old step's interpolant no longer describes this state */
+  return check_flag(f, CVodeReInit(f->cvode, t, f->y), "CVodeReInit");
+}
+
+/* Takes one CVODE step, handing every root located inside it to the event handler, and
+ * updates t_prev, t_step and the loss watch. */
 static int cvode_step(dln_flow *f, double t_out)
 {
   realtype t;
-  int flag = CVode(f->cvode, t_out, f->y, &t, CV_ONE_STEP);
-  if (flag < 0)
-    return dln_error(DLN_ESOLVER, "CVODE failed at t = %.6g (%s)%s%s", f->t_step,
-                     CVodeGetReturnFlagName(flag), f->solver_message[0] ? ": " : "",
-                     f->solver_message);
+  int flag;
+  int status = cvode_call(f, t_out, &t, &flag);
+  while (status == DLN_SUCCESS && flag == CV_ROOT_RETURN) {
+    int crossed[DLN_FLOW_MAX_EVENTS];
+    status = check_flag(f, CVodeGetRootInfo(f->cvode, crossed), "CVodeGetRootInfo");
+    if (status != DLN_SUCCESS) return status;
+    int action = deliver_event(f, t, crossed);
+    if (action < 0) return -action;
+    if (action != DLN_EVENT_CONTINUE) return end_step_at_event(f, t, action);
+    /* The rest of the step: further roots, then the step's end. */
+    status = cvode_call(f, t_out, &t, &flag);
+  }
+  if (status != DLN_SUCCESS) return status;
   f->t_prev = f->t_step;
   f->t_step = t;
-  f->stats.steps++;
   double loss;
-  int status = dln_problem_loss(f->problem, NV_DATA_S(f->y), &loss);
+  status = loss_at_state(f, t, &loss);
+  if (status == DLN_SUCCESS) watch_loss(f, loss);
+  return status;
+}
+
+/* Gradient descent's events: a function whose sign differs from the last iterate's has
+ * crossed during the step; the crossing is reported at the new iterate. */
+static int gd_events(dln_flow *f)
+{
+  double g[DLN_FLOW_MAX_EVENTS];
+  int crossed[DLN_FLOW_MAX_EVENTS], any = 0;
+  int status = f->events.evaluate(f->t_step, NV_DATA_S(f->y), g, f->events.data);
   if (status != DLN_SUCCESS) return status;
-  if (!isfinite(loss))
-    return dln_error(DLN_ENONFINITE, "the loss became %g at t = %.6g", loss, t);
-  watch_loss(f, loss);
+  for (int i = 0; i < f->events.count; i++) {
+    if (!isfinite(g[i]))
+      return dln_error(DLN_ENONFINITE, "event function %d is %g at t = %.6g", i, g[i], f->t_step);
+    crossed[i] = (f->event_prev[i] < 0.0 && g[i] >= 0.0) ? 1
+                 : (f->event_prev[i] > 0.0 && g[i] <= 0.0) ? -1 : 0;
+    any |= crossed[i];
+  }
+  if (any) {
+    int action = deliver_event(f, f->t_step, crossed);
+    if (action < 0) return -action;
+    if (action == DLN_EVENT_STOP) f->event_stop = 1;
+    if (action == DLN_EVENT_RESTART) f->stats.restarts++;
+    /* The handler may have switched functions (hysteresis) or moved θ: re-read them. */
+    return f->events.evaluate(f->t_step, NV_DATA_S(f->y), f->event_prev, f->events.data);
+  }
+  memcpy(f->event_prev, g, (size_t)f->events.count * sizeof *g);
   return DLN_SUCCESS;
 }
 
@@ -550,7 +684,7 @@ static int gd_step(dln_flow *f)
   f->t_prev = f->t_step;
   /* Time is k·η, computed from k so that it does not accumulate rounding. */
   f->t_step = (double)f->stats.steps * f->opt.learning_rate;
-  return DLN_SUCCESS;
+  return f->events.count > 0 ? gd_events(f) : DLN_SUCCESS;
 }
 
 /* Writes the state at t (within the last step) into v. */
@@ -616,6 +750,10 @@ static int finish(dln_flow *f, dln_stop why, dln_stop *out_why)
 static int check_stops(dln_flow *f, dln_stop *why)
 {
   *why = DLN_STOP_NONE;
+  if (f->event_stop) {
+    *why = DLN_STOP_EVENT;
+    return DLN_SUCCESS;
+  }
   if (f->opt.loss_target > 0.0 && f->loss_step <= f->opt.loss_target) {
     *why = DLN_STOP_LOSS_TARGET;
     return DLN_SUCCESS;

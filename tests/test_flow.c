@@ -185,6 +185,124 @@ static void check_stops_and_refusals(dln_problem *p)
   free(theta0);
 }
 
+/* An event g = ℒ(θ)/ℒ_ref - 1/2 (normalised) that stops the run, and one that fires without
+ * stopping; the located time must agree with the loss-target stop found by bisection. */
+typedef struct level_event {
+  dln_problem *p;
+  double level;   /* loss level */
+  int stop;       /* return DLN_EVENT_STOP at the first crossing */
+  int crossings;
+  double t_cross;
+  int direction;
+  int kick;       /* replace θ by 2θ at the first crossing (DLN_EVENT_RESTART) */
+} level_event;
+
+static int level_evaluate(double t, const double *theta, double *g, void *data)
+{
+  level_event *e = data;
+  (void)t;
+  double loss;
+  int status = dln_problem_loss(e->p, theta, &loss);
+  g[0] = loss / e->level - 1.0;
+  return status;
+}
+
+static int level_handle(double t, double *theta, const int *crossed, void *data)
+{
+  level_event *e = data;
+  if (e->crossings++ == 0) {
+    e->t_cross = t;
+    e->direction = crossed[0];
+  }
+  if (e->kick && e->crossings == 1) {
+    size_t P = dln_problem_nparams(e->p);
+    for (size_t i = 0; i < P; i++) theta[i] *= 2.0;
+    return DLN_EVENT_RESTART;
+  }
+  return e->stop ? DLN_EVENT_STOP : DLN_EVENT_CONTINUE;
+}
+
+static void check_events(dln_problem *p)
+{
+  size_t P = dln_problem_nparams(p);
+  double *theta0 = malloc(P * sizeof *theta0);
+  dln_init_scaled(dln_problem_network(p), 0.3, 4, theta0);
+  double loss0;
+  dln_problem_loss(p, theta0, &loss0);
+  dln_flow_options opt;
+  dln_flow_options_default(&opt);
+  opt.t_max = 1e3;
+  opt.rtol = 1e-9;
+
+  /* Reference: the bisection-located loss target. */
+  opt.loss_target = 0.5 * loss0;
+  dln_flow *flow = NULL;
+  dln_stop why;
+  dln_flow_alloc(p, &opt, &flow);
+  dln_flow_init(flow, theta0);
+  dln_flow_advance(flow, opt.t_max, &why);
+  double t_target = dln_flow_time(flow);
+  dln_flow_free(flow);
+  opt.loss_target = 0.0;
+
+  for (int stop = 1; stop >= 0; stop--) {
+    level_event e = {.p = p, .level = 0.5 * loss0, .stop = stop};
+    dln_flow_events ev = {.count = 1, .evaluate = level_evaluate, .handle = level_handle,
+                          .data = &e};
+    dln_flow_alloc(p, &opt, &flow);
+    dln_flow_set_events(flow, &ev);
+    dln_flow_init(flow, theta0);
+    int status = dln_flow_advance(flow, opt.t_max, &why);
+    test_true(status == DLN_SUCCESS && e.crossings == 1 && e.direction == -1,
+              "%s: one falling crossing of the loss level (%d crossings, direction %d)",
+              stop ? "stopping event" : "passing event", e.crossings, e.direction);
+    test_rel(e.t_cross, t_target, 1e-7, "%s: CVODE's root time matches the bisected loss "
+             "target", stop ? "stopping event" : "passing event");
+    if (stop) {
+      double loss;
+      dln_problem_loss(p, dln_flow_state(flow), &loss);
+      test_true(why == DLN_STOP_EVENT && dln_flow_time(flow) == e.t_cross,
+                "a stopping event ends the run at its root (%s at %.9g)", dln_stop_name(why),
+                dln_flow_time(flow));
+      test_rel(loss, 0.5 * loss0, 1e-7, "the state handed over is the state at the root");
+    } else {
+      test_true(why == DLN_STOP_T_MAX, "a passing event lets the run reach t_max (%s)",
+                dln_stop_name(why));
+    }
+    dln_flow_free(flow);
+  }
+
+  /* A restart from a changed state: the flow continues from 2θ at the crossing time, exactly
+   * as a fresh run from 2θ(t_cross) would (time-shifted). */
+  level_event e = {.p = p, .level = 0.5 * loss0, .kick = 1};
+  dln_flow_events ev = {.count = 1, .evaluate = level_evaluate, .handle = level_handle, .data = &e};
+  dln_flow_alloc(p, &opt, &flow);
+  dln_flow_set_events(flow, &ev);
+  dln_flow_init(flow, theta0);
+  double t_end = 2.0;
+  dln_flow_advance(flow, t_end, &why);
+  double *kicked = malloc(P * sizeof *kicked);
+  memcpy(kicked, dln_flow_state(flow), P * sizeof *kicked);
+  dln_flow_stats st = dln_flow_get_stats(flow);
+  dln_flow_free(flow);
+  test_true(st.restarts == 1 && e.crossings >= 1, "the restart is counted (%ld)", st.restarts);
+  /* Reference: the state at t_cross, doubled, integrated for t_end - t_cross. */
+  opt.t_max = e.t_cross;
+  double *mid = malloc(P * sizeof *mid), *ref = malloc(P * sizeof *ref);
+  run_drift(p, theta0, &opt, mid, NULL);
+  for (size_t i = 0; i < P; i++) mid[i] *= 2.0;
+  opt.t_max = t_end - e.t_cross;
+  run_drift(p, mid, &opt, ref, NULL);
+  double lk, lr;
+  dln_problem_loss(p, kicked, &lk);
+  dln_problem_loss(p, ref, &lr);
+  test_rel(lk, lr, 1e-6, "after a restart the flow continues from the handler's state");
+  free(mid);
+  free(ref);
+  free(kicked);
+  free(theta0);
+}
+
 static void check_repeatable(dln_problem *p)
 {
   size_t P = dln_problem_nparams(p);
@@ -207,6 +325,7 @@ int main(void)
   check_invariants(p, rank_one);
   check_gd_converges_to_flow(p);
   check_stops_and_refusals(p);
+  check_events(p);
   check_repeatable(p);
   dln_problem_free(p);
   dln_problem_free(rank_one);

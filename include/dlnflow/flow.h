@@ -59,7 +59,8 @@ typedef enum dln_stop {
   DLN_STOP_LOSS_TARGET, /* ℒ fell to loss_target (located inside the step) */
   DLN_STOP_GRAD_TOL,    /* ||∇ℒ|| fell to grad_tol */
   DLN_STOP_MAX_STEPS,   /* took max_steps steps */
-  DLN_STOP_INTERRUPT    /* the interrupt flag was raised */
+  DLN_STOP_INTERRUPT,   /* the interrupt flag was raised */
+  DLN_STOP_EVENT        /* an event handler asked to stop (see dln_flow_events) */
 } dln_stop;
 
 /* Returns a stable lower-case name for a stop reason ("t_max", "loss_target", ...). */
@@ -81,6 +82,8 @@ typedef struct dln_flow_stats {
   double max_loss_increase; /* largest such rise, relative to the loss */
   double max_loss_increase_beyond_tol; /* largest of those beyond the tolerances */
   double last_step;        /* size of the last step */
+  long events;             /* event crossings handed to the event handler */
+  long restarts;           /* times an event handler replaced the state */
 } dln_flow_stats;
 
 /* Fills opt with the defaults documented above. */
@@ -98,6 +101,35 @@ double dln_flow_memory_estimate(const dln_problem *p, const dln_flow_options *op
 /* Creates an integrator for p (not owned; it must outlive the flow). */
 int dln_flow_alloc(dln_problem *p, const dln_flow_options *opt, dln_flow **out);
 void dln_flow_free(dln_flow *f);
+
+/* ---- events ------------------------------------------------------------------------
+ * Functions g_i(t, θ) watched during the integration. CVODE's rootfinder locates each sign
+ * change inside the step (to its own accuracy, not on an output grid); gradient descent
+ * reports it at the iterate after which the sign differs. Crossings reach `handle` in time
+ * order, with θ at the crossing; the handler may change the functions it will evaluate next
+ * (hysteresis), stop the run there, or replace θ and have the flow restart from it. */
+#define DLN_FLOW_MAX_EVENTS 8
+
+typedef enum dln_event_action {
+  DLN_EVENT_CONTINUE = 0, /* go on integrating */
+  DLN_EVENT_STOP,         /* end the run at the crossing (stop reason DLN_STOP_EVENT) */
+  DLN_EVENT_RESTART       /* θ was changed in place: restart the flow from it at this time */
+} dln_event_action;
+
+typedef struct dln_flow_events {
+  int count; /* number of functions, 1..DLN_FLOW_MAX_EVENTS */
+  /* Writes g_0..g_{count-1} at (t, θ). Values must be finite and of moderate size (CVODE 6.4
+   * misses a root when both bracketing values are below about 1e-162): normalise them.
+   * Returns DLN_SUCCESS or an error code (with its message). */
+  int (*evaluate)(double t, const double *theta, double *g, void *data);
+  /* Called at each crossing with crossed[i] = +1 (g_i rose through 0), -1 (fell) or 0.
+   * Returns a dln_event_action, or minus a status code (after dln_error) to fail the run. */
+  int (*handle)(double t, double *theta, const int *crossed, void *data);
+  void *data;
+} dln_flow_events;
+
+/* Watches events (copied; NULL for none) from the next dln_flow_init on. */
+int dln_flow_set_events(dln_flow *f, const dln_flow_events *events);
 
 /* Starts (or restarts) at t = 0 from theta0 (copied). Sets the absolute tolerances from
  * theta0's layer scales and refuses an explicit atol above DLN_ATOL_MAX_RATIO of one. */
