@@ -86,7 +86,7 @@ static int run_once(const dln_config *cfg, int sample_like_example, run_record *
   dln_run_result r;
   if (status == DLN_SUCCESS)
     status = dln_run_trajectory(setup.problem, setup.theta0, &cfg->solver, times, ntimes,
-                                cfg->rank_tol, ignore_sample, NULL, &r);
+                                cfg->rank_tol, NULL, ignore_sample, NULL, &r);
   if (status != DLN_SUCCESS) {
     fprintf(stderr, "bench_fig1: %s\n", dln_error_message());
   } else {

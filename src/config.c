@@ -171,6 +171,35 @@ static const config_key KEYS[] = {
    .open = OPEN_MIN, .help = "extra exact output times, increasing"},
   {"output", "rank_tol", KEY_DOUBLE, FIELD(rank_tol), RANGE(0, NO_MAX), .open = OPEN_MIN,
    .help = "singular values above this count towards the rank"},
+
+  {"events", "enabled", KEY_BOOL, FIELD(events_enabled),
+   .help = "track plateaus and saddles (events.json; docs/events.md)"},
+  {"events", "enter", KEY_DOUBLE, FIELD(events.enter), RANGE(0, NO_MAX), .open = OPEN_MIN,
+   .help = "a plateau is entered when J = t |grad L|^2 / (L - inf C) falls below this"},
+  {"events", "exit", KEY_DOUBLE, FIELD(events.exit), RANGE(0, NO_MAX), .open = OPEN_MIN,
+   .help = "a plateau is left when J rises above this (> events.enter)"},
+  {"events", "depth", KEY_DOUBLE, FIELD(events.depth), RANGE(0, 1), .open = OPEN_MIN,
+   .help = "a plateau counts when |grad L| at its closest approach is at most this times the "
+           "neighbouring peak"},
+  {"events", "grad_c_tol", KEY_DOUBLE, FIELD(events.grad_c_tol), RANGE(0, 1),
+   .open = OPEN_MIN | OPEN_MAX,
+   .help = "a global minimum has |grad C(A)| at most this times |grad C(A(0))|"},
+  {"events", "perturb", KEY_DOUBLE, FIELD(events.perturb), RANGE(0, 1), .open = OPEN_MAX,
+   .help = "Gaussian kick of this size relative to |theta| at each later plateau's entry (0: off)"},
+  {"events", "perturb_seed", KEY_ULONG, FIELD(events.perturb_seed), RANGE(0, NO_MAX),
+   .help = "seed of the kicks"},
+  {"events", "refine_max", KEY_SIZE, FIELD(events.refine_max), RANGE(0, NO_MAX),
+   .help = "nets up to this many parameters also get the exact critical point by Newton's "
+           "method (0: never)"},
+  {"events", "hessian", KEY_BOOL, FIELD(events.describe.hessian),
+   .help = "compute the Hessian's extreme eigenvalues at each closest approach"},
+  {"events", "hessian_tol", KEY_DOUBLE, FIELD(events.describe.hessian_tol), RANGE(0, 1),
+   .open = OPEN_MIN | OPEN_MAX,
+   .help = "eigenvalues below -hessian_tol times the spectral radius count as negative"},
+  {"events", "hessian_dense_max", KEY_SIZE, FIELD(events.describe.hessian_dense_max),
+   RANGE(0, NO_MAX), .help = "dense eigensolver up to this many parameters, Lanczos above"},
+  {"events", "lanczos_steps", KEY_SIZE, FIELD(events.describe.lanczos_steps), RANGE(2, 10000),
+   .help = "Lanczos iteration's Krylov dimension"},
 };
 
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
@@ -506,6 +535,8 @@ void dln_config_defaults(dln_config *cfg)
   dln_flow_options_default(&cfg->solver);
   cfg->out_samples = 200;
   cfg->rank_tol = 0.1;
+  cfg->events_enabled = 1;
+  dln_events_options_default(&cfg->events);
 }
 
 int dln_config_override(dln_config *cfg, const char *assignment, const char *where)
@@ -833,6 +864,9 @@ int dln_config_validate(const dln_config *cfg)
   if (rc == DLN_SUCCESS) rc = check_init(cfg);
   if (rc == DLN_SUCCESS) rc = check_solver(cfg);
   if (rc == DLN_SUCCESS) rc = check_output(cfg);
+  if (rc == DLN_SUCCESS && !(cfg->events.exit > cfg->events.enter))
+    rc = invalid(cfg, "events.exit = %g must exceed events.enter = %g", cfg->events.exit,
+                 cfg->events.enter);
   return rc;
 }
 

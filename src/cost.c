@@ -51,6 +51,15 @@ int dln_cost_hessian_dir(const dln_cost *cost, const double *A, const double *dA
   return cost->ops->hessian_dir(cost->state, A, dA, dG);
 }
 
+int dln_cost_infimum(const dln_cost *cost, double *value)
+{
+  if (!cost->ops->infimum) {
+    *value = 0.0;
+    return DLN_SUCCESS;
+  }
+  return cost->ops->infimum(cost->state, value);
+}
+
 int dln_cost_test_value(const dln_cost *cost, const double *A, double *value)
 {
   if (!cost->ops->test_value) {

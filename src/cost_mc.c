@@ -76,6 +76,36 @@ static int mc_input_curvature(const void *state, double *K)
   return DLN_SUCCESS;
 }
 
+/* Every observed cell can be fitted exactly, so the floor is the spread of repeated
+ * observations of one cell around their mean: (1/N) Σ_cells (Σ a² - (Σ a)² / count). */
+static int mc_infimum(const void *state, double *value)
+{
+  const mc_state *s = state;
+  size_t cells = s->rows * s->cols;
+  double *sum = calloc(cells, sizeof *sum), *sumsq = calloc(cells, sizeof *sumsq);
+  double *count = calloc(cells, sizeof *count);
+  if (!sum || !sumsq || !count) {
+    free(sum);
+    free(sumsq);
+    free(count);
+    return dln_error(DLN_ENOMEM, "mc infimum: out of memory");
+  }
+  for (size_t i = 0; i < s->N; i++) {
+    size_t k = s->train[i].row * s->cols + s->train[i].col;
+    sum[k] += s->train[i].value;
+    sumsq[k] += s->train[i].value * s->train[i].value;
+    count[k] += 1.0;
+  }
+  double total = 0.0;
+  for (size_t k = 0; k < cells; k++)
+    if (count[k] > 1.0) total += fmax(0.0, sumsq[k] - sum[k] * sum[k] / count[k]);
+  *value = total / (double)s->N;
+  free(sum);
+  free(sumsq);
+  free(count);
+  return DLN_SUCCESS;
+}
+
 static int mc_test_value(const void *state, const double *A, double *value)
 {
   const mc_state *s = state;
@@ -89,6 +119,7 @@ static const dln_cost_ops mc_ops = {
   .evaluate = mc_evaluate,
   .hessian_dir = mc_hessian_dir,
   .input_curvature = mc_input_curvature,
+  .infimum = mc_infimum,
   .test_value = mc_test_value,
   .free = mc_free,
 };
@@ -99,6 +130,7 @@ static const dln_cost_ops mc_ops_no_test = {
   .evaluate = mc_evaluate,
   .hessian_dir = mc_hessian_dir,
   .input_curvature = mc_input_curvature,
+  .infimum = mc_infimum,
   .test_value = NULL,
   .free = mc_free,
 };

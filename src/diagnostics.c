@@ -135,3 +135,16 @@ void dln_balance_norms(dln_balance *b, const double *theta, double *norms)
     norms[l - 1] = dln_nrm2(nl * nl, b->work);
   }
 }
+
+void dln_balance_shift(dln_balance *b, const double *before, const double *after)
+{
+  for (size_t l = 1; l < b->depth; l++) {
+    size_t nl = dln_network_width(b->net, l);
+    double *ref = b->ref + b->ref_offset[l];
+    balance_matrix(b->net, after, l, b->work);
+    dln_axpy(nl * nl, 1.0, b->work, ref);
+    balance_matrix(b->net, before, l, b->work);
+    dln_axpy(nl * nl, -1.0, b->work, ref);
+    b->scale[l] = fmax(b->scale[l], balance_scale(b->net, after, l));
+  }
+}

@@ -7,6 +7,7 @@
  * approximate the extremes of H's spectrum from inside. */
 #include "dlnflow/hessian.h"
 
+#include <float.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <lapacke.h>
@@ -109,4 +110,85 @@ int dln_hessian_spectrum_compute(dln_problem *p, const double *theta, double tol
   memset(out, 0, sizeof *out);
   if (dln_problem_nparams(p) <= dense_max) return dense_spectrum(p, theta, tol, out, eigenvalues);
   return lanczos_spectrum(p, theta, tol, steps, seed, out);
+}
+
+/* Relative eigenvalue cut of the pseudo-inverse, and the gradient drop that counts as found. */
+#define NEWTON_CUT 1e-10
+#define NEWTON_CONVERGED 1e-9
+#define NEWTON_HALVINGS 30
+#define NEWTON_ROUNDOFF_ULPS 1e3
+
+/* step = -H⁺ g from H's eigenvectors (rows of V after dsyevd in row-major: columns). */
+static void pseudo_inverse_step(size_t P, const double *V, const double *lambda, const double *g,
+                                double *coef, double *step)
+{
+  double largest = fmax(fabs(lambda[0]), fabs(lambda[P - 1]));
+  dln_gemm(1, 0, P, 1, P, 1.0, V, g, 0.0, coef); /* coef = Vᵀ g */
+  for (size_t i = 0; i < P; i++)
+    coef[i] = fabs(lambda[i]) > NEWTON_CUT * largest ? -coef[i] / lambda[i] : 0.0;
+  dln_gemm(0, 0, P, 1, P, 1.0, V, coef, 0.0, step); /* step = V coef */
+}
+
+int dln_newton_critical_point(dln_problem *p, const double *theta, size_t max_iterations,
+                              double *out, dln_newton_result *result)
+{
+  size_t P = dln_problem_nparams(p);
+  memset(result, 0, sizeof *result);
+  double *H = malloc(P * P * sizeof *H), *lambda = malloc(P * sizeof *lambda);
+  double *g = malloc(P * sizeof *g), *step = malloc(P * sizeof *step);
+  double *coef = malloc(P * sizeof *coef), *trial = malloc(P * sizeof *trial);
+  int status = (H && lambda && g && step && coef && trial)
+                   ? DLN_SUCCESS
+                   : dln_error(DLN_ENOMEM, "Newton: out of memory for %zu parameters", P);
+  double loss, norm = 0.0;
+  if (status == DLN_SUCCESS) {
+    memcpy(out, theta, P * sizeof *out);
+    status = dln_problem_gradient(p, out, &loss, g);
+    norm = result->grad_norm_start = dln_nrm2(P, g);
+  }
+  while (status == DLN_SUCCESS && result->iterations < max_iterations &&
+         norm > NEWTON_CONVERGED * result->grad_norm_start) {
+    status = dln_problem_hessian(p, out, H);
+    if (status != DLN_SUCCESS) break;
+    if (LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)P, H, (lapack_int)P, lambda) != 0) {
+      status = dln_error(DLN_ELINALG, "Newton: LAPACKE_dsyevd failed");
+      break;
+    }
+    pseudo_inverse_step(P, H, lambda, g, coef, step);
+    double scale = 1.0, trial_norm = INFINITY;
+    for (int h = 0; h < NEWTON_HALVINGS; h++, scale *= 0.5) {
+      memcpy(trial, out, P * sizeof *out);
+      dln_axpy(P, scale, step, trial);
+      status = dln_problem_gradient(p, trial, &loss, coef);
+      if (status != DLN_SUCCESS) break;
+      trial_norm = dln_nrm2(P, coef);
+      if (trial_norm < norm) break;
+    }
+    if (status != DLN_SUCCESS || !(trial_norm < norm)) break; /* no progress: stop here */
+    memcpy(out, trial, P * sizeof *out);
+    memcpy(g, coef, P * sizeof *g);
+    norm = trial_norm;
+    result->iterations++;
+  }
+  if (status == DLN_SUCCESS) {
+    /* ∇ℒ's own round-off: each layer's block is ∇C(A) times L-1 other layers. */
+    status = dln_problem_gradient(p, out, &loss, g);
+    const dln_network *net = dln_problem_network(p);
+    size_t mn = dln_network_width(net, dln_network_depth(net)) * dln_network_width(net, 0);
+    double roundoff = NEWTON_ROUNDOFF_ULPS * DBL_EPSILON *
+                      dln_nrm2(mn, dln_problem_cost_gradient(p)) *
+                      pow(dln_nrm2(P, out), (double)dln_network_depth(net) - 1.0);
+    result->grad_norm = norm;
+    result->converged = norm <= fmax(NEWTON_CONVERGED * result->grad_norm_start, roundoff);
+    memcpy(trial, out, P * sizeof *out);
+    dln_axpy(P, -1.0, theta, trial);
+    result->distance = dln_nrm2(P, trial);
+  }
+  free(H);
+  free(lambda);
+  free(g);
+  free(step);
+  free(coef);
+  free(trial);
+  return status;
 }

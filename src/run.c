@@ -8,6 +8,7 @@
 
 #include "dlnflow/diagnostics.h"
 #include "dlnflow/errors.h"
+#include "dlnflow/events.h"
 
 static int compare_doubles(const void *a, const void *b)
 {
@@ -85,8 +86,8 @@ static double wall_now(void)
 }
 
 int dln_run_trajectory(dln_problem *p, const double *theta0, const dln_flow_options *opt,
-                       const double *times, size_t ntimes, double rank_tol, dln_sample_fn fn,
-                       void *data, dln_run_result *result)
+                       const double *times, size_t ntimes, double rank_tol, dln_events *events,
+                       dln_sample_fn fn, void *data, dln_run_result *result)
 {
   double *theta_last = result->theta_last; /* the caller's buffer survives the reset */
   memset(result, 0, sizeof *result);
@@ -102,6 +103,8 @@ int dln_run_trajectory(dln_problem *p, const double *theta0, const dln_flow_opti
   int status = (w.grad && w.sv) ? DLN_SUCCESS : dln_error(DLN_ENOMEM, "out of memory");
   if (status == DLN_SUCCESS) status = dln_balance_alloc(net, theta0, &w.balance);
   if (status == DLN_SUCCESS) status = dln_flow_alloc(p, opt, &flow);
+  if (status == DLN_SUCCESS && events) status = dln_events_attach(events, flow, w.balance);
+  if (status == DLN_SUCCESS && events) status = dln_events_start(events, theta0);
   if (status == DLN_SUCCESS) status = dln_flow_init(flow, theta0);
 
   dln_sample s;
@@ -130,6 +133,11 @@ int dln_run_trajectory(dln_problem *p, const double *theta0, const dln_flow_opti
     status = fn(&s, data);
     result->stop = why;
     if (why != DLN_STOP_NONE) break;
+  }
+  /* The events end at the flow's last good state, also after a failure. */
+  if (events && flow && result->samples > 0) {
+    int closing = dln_events_finish(events, dln_flow_time(flow), dln_flow_state(flow));
+    if (status == DLN_SUCCESS) status = closing;
   }
   if (flow) result->stats = dln_flow_get_stats(flow);
   result->wall_seconds = wall_now() - wall0;

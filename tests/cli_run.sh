@@ -49,6 +49,8 @@ ran() {
 
 # Prints field $2 of the last line of CSV file $1.
 last_field() { tail -n 1 "$1" 2>/dev/null | cut -d, -f "$2"; }
+# Prints the (1-based) column of CSV $1 whose header is $2 (0 if none).
+column_of() { head -n 1 "$1" 2>/dev/null | awk -F, -v name="$2" '{ for (i = 1; i <= NF; i++) if ($i == name) { print i; exit } print 0 }'; }
 # Number of data rows (lines after the header).
 data_rows() { [ -e "$1" ] && awk 'END { print NR - 1 }' "$1" || echo 0; }
 # Prints "" when every row of CSV $1 has the header's number of fields and the file ends
@@ -86,7 +88,7 @@ check "init.seed=2 gives a different trajectory.csv" "the two files are identica
 
 # ---- 2. Figure 1's values -----------------------------------------------------------------
 
-want='t,loss,test_loss,grad_norm,theta_norm,balance_drift,rank,sv1,sv2'
+want='t,loss,test_loss,grad_norm,theta_norm,balance_drift,rank,plateau,sv1,sv2'
 head=$(head -n 1 "$T" 2>/dev/null)
 case $head in "$want"*) st=0 ;; *) st=1 ;; esac
 check "fig1: trajectory.csv header starts with $want" "header is '$head'" $st
@@ -112,7 +114,8 @@ rk=$(last_field "$T" 7)
 check "fig1: final rank is 3" "final rank '$rk'" $?
 
 # The three plateaus: sv1, sv2, sv3 first exceed 1.0 one after the other, well apart.
-cross=$(awk -F, 'NR > 1 { for (k = 1; k <= 3; k++) if (!(k in f) && $(7 + k) > 1.0) f[k] = $1 }
+sv1=$(column_of "$T" sv1)
+cross=$(awk -F, -v sv1="$sv1" 'NR > 1 { for (k = 1; k <= 3; k++) if (!(k in f) && $(sv1 - 1 + k) > 1.0) f[k] = $1 }
                  END { for (k = 1; k <= 3; k++) printf "%s ", (k in f) ? f[k] : "never" }' "$T" 2>/dev/null)
 set -- $cross
 awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN {
@@ -169,7 +172,7 @@ check "fig1: A_final.npy is an NPY v1.0 float64 10 x 10 array" \
 fro=$(od -A n -t f8 -v -j "$hdr" "$A" 2>/dev/null |
       awk '{ for (i = 1; i <= NF; i++) { s += $i * $i; n++ } } END { printf "%.17g %d", s, n }')
 svs=$(tail -n 1 "$T" 2>/dev/null |
-      awk -F, '{ for (i = 8; i <= NF; i++) s += $i * $i; printf "%.17g", s }')
+      awk -F, -v sv1="$(column_of "$T" sv1)" '{ for (i = sv1; i <= NF; i++) s += $i * $i; printf "%.17g", s }')
 set -- $fro
 awk -v a="$1" -v n="$2" -v b="$svs" 'BEGIN { d = a - b; if (d < 0) d = -d
                                             exit !(n == 100 && b > 0 && d <= 1e-9 * b) }'
@@ -244,10 +247,10 @@ ran "init.scheme=file with a relative init.dir (next to the config) exits 0" fro
 row0=$(sed -n 2p "$S/fromfile/trajectory.csv" 2>/dev/null)
 awk -F, -v row="$row0" 'BEGIN {
       n = split(row, f, ",")
-      e1 = f[5] - sqrt(0.44); e2 = f[8] - 0.08 * sqrt(6)
+      e1 = f[5] - sqrt(0.44); e2 = f[9] - 0.08 * sqrt(6)
       if (e1 < 0) e1 = -e1
       if (e2 < 0) e2 = -e2
-      exit !(n == 9 && f[1] == 0 && e1 <= 1e-12 && e2 <= 1e-12 && f[9] + 0 <= 1e-12 && f[7] == 1) }'
+      exit !(n == 10 && f[1] == 0 && e1 <= 1e-12 && e2 <= 1e-12 && f[10] + 0 <= 1e-12 && f[7] == 1) }'
 check "init.scheme=file: t = 0 row has ||theta|| = sqrt(0.44), sv1 = 0.08*sqrt(6), sv2 = 0, rank 1" \
       "row 0: $row0" $?
 

@@ -91,3 +91,21 @@ void fixture_balanced_start(const whitened_problem *wp, const dln_network *net, 
   free(R);
   free(b);
 }
+
+dln_problem *fixture_whitened_net(size_t depth, size_t width, const double *s, size_t n,
+                                  size_t N, unsigned long seed, double *C0)
+{
+  whitened_problem wp;
+  dln_cost *cost = NULL;
+  fixture_whitened_cost(n, s, N, seed, &wp, &cost);
+  if (C0) *C0 = wp.C0;
+  fixture_whitened_release(&wp);
+  size_t widths[DLN_MAX_DEPTH + 1];
+  widths[0] = widths[depth] = n;
+  for (size_t l = 1; l < depth; l++) widths[l] = width;
+  dln_network *net = NULL;
+  dln_network_alloc(depth, widths, &net);
+  dln_problem *p = NULL;
+  dln_problem_alloc(net, cost, &p);
+  return p;
+}

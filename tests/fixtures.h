@@ -23,6 +23,11 @@ int fixture_whitened_cost(size_t n, const double *s, size_t N, unsigned long see
                           whitened_problem *wp, dln_cost **cost);
 void fixture_whitened_release(whitened_problem *wp);
 
+/* A rectangular net of the given depth and hidden width on the whitened cost for s[0..n-1]
+ * (N samples, seed); writes the cost's floor C0 if C0 is not NULL. */
+dln_problem *fixture_whitened_net(size_t depth, size_t width, const double *s, size_t n,
+                                  size_t N, unsigned long seed, double *C0);
+
 /* Writes a balanced aligned start of depth L and hidden width w >= n: every layer carries
  * mode i with magnitude a0[i]^(1/L), so that A(0) = U diag(a0) Vᵀ. */
 void fixture_balanced_start(const whitened_problem *wp, const dln_network *net, const double *a0,

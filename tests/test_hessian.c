@@ -20,18 +20,7 @@ static int ascending(const void *a, const void *b)
 
 static dln_problem *whitened_net(size_t depth, size_t width, const double *s, size_t n)
 {
-  whitened_problem wp;
-  dln_cost *cost = NULL;
-  fixture_whitened_cost(n, s, 40, 123, &wp, &cost);
-  fixture_whitened_release(&wp);
-  size_t widths[DLN_MAX_DEPTH + 1];
-  widths[0] = widths[depth] = n;
-  for (size_t l = 1; l < depth; l++) widths[l] = width;
-  dln_network *net = NULL;
-  dln_network_alloc(depth, widths, &net);
-  dln_problem *p = NULL;
-  dln_problem_alloc(net, cost, &p);
-  return p;
+  return fixture_whitened_net(depth, width, s, n, 40, 123, NULL);
 }
 
 static void check_origin_saddle(void)

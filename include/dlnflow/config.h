@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "dlnflow/events.h"
 #include "dlnflow/flow.h"
 #include "dlnflow/network.h"
 
@@ -55,6 +56,10 @@ typedef struct dln_config {
   double times[DLN_LIST_MAX];         /* extra exact output times */
   size_t ntimes;
   double rank_tol;                    /* singular values above this count towards the rank */
+
+  /* [events] */
+  int events_enabled;                 /* track plateaus and saddles */
+  dln_events_options events;          /* thresholds, kicks, descriptions (rank_tol: output's) */
 
   char source[DLN_PATH_MAX];          /* the file it was loaded from ("" if none) */
 } dln_config;

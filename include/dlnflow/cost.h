@@ -21,6 +21,9 @@ typedef struct dln_cost_ops {
   /* Writes an n_0 x n_0 symmetric K >= 0 with D²C(A)[dA] ≈ 2 dA K (exact for MSE, where
    * K = X Xᵀ/N); it shapes the integrator's preconditioner. NULL: no preconditioner. */
   int (*input_curvature)(const void *state, double *K);
+  /* Writes inf over all matrices A of C(A) (no rank limit): the floor that "excess loss"
+   * is measured from. NULL: unknown, taken as 0. */
+  int (*infimum)(const void *state, double *value);
   /* Writes the test cost; NULL when the cost has no test set. */
   int (*test_value)(const void *state, const double *A, double *value);
   /* Releases state. */
@@ -43,6 +46,9 @@ int dln_cost_hessian_dir(const dln_cost *cost, const double *A, const double *dA
 /* Writes K of dln_cost_ops.input_curvature; returns DLN_EINVAL when the cost has none. */
 int dln_cost_input_curvature(const dln_cost *cost, double *K);
 int dln_cost_has_input_curvature(const dln_cost *cost);
+
+/* Writes inf_A C(A) over unconstrained matrices (0 when the cost does not know it). */
+int dln_cost_infimum(const dln_cost *cost, double *value);
 
 /* Writes the test cost, or NaN when there is no test set. */
 int dln_cost_test_value(const dln_cost *cost, const double *A, double *value);

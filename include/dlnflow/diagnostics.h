@@ -27,6 +27,9 @@ void dln_balance_free(dln_balance *b);
  * larger of its values at θ_ref and at θ: zero along the exact flow, so its size measures
  * integration error relative to the weights' scale (0 for L = 1). */
 double dln_balance_drift(dln_balance *b, const double *theta);
+/* Moves the reference by D_l(after) - D_l(before): a deliberate jump of the state (a kick at
+ * a saddle) is not counted as drift. */
+void dln_balance_shift(dln_balance *b, const double *before, const double *after);
 /* Writes ||D_l(θ)||_F for l = 1..L-1 into norms[0..L-2]. */
 void dln_balance_norms(dln_balance *b, const double *theta, double *norms);
 

@@ -24,4 +24,20 @@ int dln_hessian_spectrum_compute(dln_problem *p, const double *theta, double tol
                                  size_t dense_max, size_t steps, unsigned long seed,
                                  dln_hessian_spectrum *out, double *eigenvalues);
 
+/* How a Newton search for a critical point ended. */
+typedef struct dln_newton_result {
+  int converged;          /* ||∇ℒ|| fell below 1e-9 of its start */
+  size_t iterations;
+  double grad_norm_start, grad_norm;
+  double distance;        /* ||θ_found - θ_start|| */
+} dln_newton_result;
+
+/* Newton's method for ∇ℒ(θ) = 0 from theta into out (P doubles), for small nets: each step
+ * is -H⁺∇ℒ over the eigenpairs of the dense Hessian with |λ| above 1e-10 of the largest
+ * (H is singular at every critical point: the hidden layers' rotations leave ℒ unchanged),
+ * halved until ||∇ℒ|| falls. It finds the critical point next to a closest approach, whatever
+ * its index; along a degenerate direction (L > 2 saddles) it converges linearly. */
+int dln_newton_critical_point(dln_problem *p, const double *theta, size_t max_iterations,
+                              double *out, dln_newton_result *result);
+
 #endif

@@ -42,12 +42,15 @@ typedef struct dln_run_result {
 int dln_run_times(double t_min, double t_max, size_t n, const double *extra, size_t nextra,
                   double **times, size_t *count);
 
+typedef struct dln_events dln_events;
+
 /* Integrates from theta0 through times[] (starting with 0) and calls fn at each; set
- * result->theta_last beforehand to keep the last recorded state. On an
+ * result->theta_last beforehand to keep the last recorded state. With events (may be NULL)
+ * the saddle events are tracked and finished at the run's last state. On an
  * integration failure it returns the error after handing over every record it had, and
  * result describes the run up to there. */
 int dln_run_trajectory(dln_problem *p, const double *theta0, const dln_flow_options *opt,
-                       const double *times, size_t ntimes, double rank_tol, dln_sample_fn fn,
-                       void *data, dln_run_result *result);
+                       const double *times, size_t ntimes, double rank_tol, dln_events *events,
+                       dln_sample_fn fn, void *data, dln_run_result *result);
 
 #endif

@@ -7,7 +7,10 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include <stdio.h>
+
 #include "dlnflow/config.h"
+#include "dlnflow/events.h"
 #include "dlnflow/flow.h"
 #include "dlnflow/run.h"
 
@@ -58,6 +61,15 @@ typedef struct dln_progress {
 void dln_progress_start(dln_progress *p);
 void dln_progress_update(dln_progress *p, double t, double t_max, double loss);
 void dln_progress_end(dln_progress *p);
+
+/* Saddle events (events_output.c): events.json's content; the A matrices of every plateau
+ * (A_entry_K.npy, A_closest_K.npy, A_exit_K.npy) into dir; the table; and --verify's
+ * comparison of a run's events with those of a tighter run (printed to out if not NULL). */
+json_t *dln_cli_events_json(const dln_events *ev, const dln_events_options *o);
+int dln_cli_write_event_matrices(const char *dir, const dln_events *ev);
+void dln_cli_print_events(FILE *out, const dln_events *ev);
+json_t *dln_cli_events_compare(const dln_events *run, const dln_events *tight, double rtol,
+                               FILE *out);
 
 int dln_cmd_run(int argc, char **argv);
 int dln_cmd_keys(int argc, char **argv);

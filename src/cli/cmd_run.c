@@ -5,6 +5,7 @@
  * A_final.npy and summary.json. Files appear whole (written as .tmp, then renamed). A failed
  * or interrupted integration keeps the rows it had and says why in summary.json. */
 #include <errno.h>
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,16 +24,19 @@ typedef struct run_args {
   const char *config;
   const char *out;
   int quiet;
+  int verify;             /* repeat at a 100-fold tighter tolerance and compare the events */
   char **overrides;
   size_t noverrides;
 } run_args;
 
 static void run_usage(FILE *out)
 {
-  fprintf(out, "usage: dlnflow run CONFIG [--out DIR] [--quiet] [section.key=value ...]\n"
+  fprintf(out, "usage: dlnflow run CONFIG [--out DIR] [--quiet] [--verify] [section.key=value ...]\n"
                "Integrates the gradient flow CONFIG describes and writes DIR/trajectory.csv,\n"
-               "DIR/summary.json and DIR/A_final.npy (DIR defaults to output.dir, else\n"
-               "runs/<config name>). See docs/dlnflow-run.md and docs/config.md.\n");
+               "DIR/summary.json, DIR/A_final.npy and the saddles visited, DIR/events.json with\n"
+               "A_*_K.npy (DIR defaults to output.dir, else runs/<config name>). --verify\n"
+               "repeats the run at a 100-fold tighter tolerance and reports how much every\n"
+               "event time and plateau loss moved. See docs/dlnflow-run.md, docs/events.md.\n");
 }
 
 /* Returns 0 on success, DLN_EXIT_USAGE after printing the problem, -1 for --help. */
@@ -45,6 +49,8 @@ static int parse_args(int argc, char **argv, run_args *a)
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return -1;
     if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
       a->quiet = 1;
+    } else if (strcmp(argv[i], "--verify") == 0) {
+      a->verify = 1;
     } else if (strcmp(argv[i], "--out") == 0 || strcmp(argv[i], "-o") == 0) {
       if (i + 1 >= argc) {
         fprintf(stderr, "dlnflow run: --out needs a folder\n");
@@ -84,7 +90,16 @@ static void choose_out_dir(const run_args *a, dln_config *cfg)
   snprintf(cfg->out_dir, sizeof cfg->out_dir, "runs/%s", stem);
 }
 
-/* ---- trajectory.csv ----------------------------------------------------------------- */
+/* ---- trajectory.csv -----------------------------------------------------------------
+ * The plateau column names the kept plateau (events.json's index) a row lies in, -1 for
+ * none. Whether a plateau is kept is only known when it is left, so rows inside an open
+ * plateau wait in memory and are written, in order, as soon as their label is settled. */
+
+typedef struct held_row {
+  double t;
+  char *head;  /* "t,...,rank" */
+  char *tail;  /* ",sv1,..." */
+} held_row;
 
 typedef struct trajectory_writer {
   dln_outfile file;
@@ -92,20 +107,25 @@ typedef struct trajectory_writer {
   double t_max;
   int quiet;
   dln_progress progress;
+  const dln_events *events; /* labels rows (NULL: every row -1) */
+  held_row *held;
+  size_t nheld, capacity;
 } trajectory_writer;
 
 static void write_header(trajectory_writer *w)
 {
-  fprintf(w->file.fp, "t,loss,test_loss,grad_norm,theta_norm,balance_drift,rank");
+  fprintf(w->file.fp, "t,loss,test_loss,grad_norm,theta_norm,balance_drift,rank,plateau");
   for (size_t i = 0; i < w->nsv; i++) fprintf(w->file.fp, ",sv%zu", i + 1);
   fputc('\n', w->file.fp);
 }
 
-static int write_row(const dln_sample *s, void *data)
+/* Formats the row's two halves around the plateau column. */
+static int format_row(const trajectory_writer *w, const dln_sample *s, held_row *row)
 {
-  trajectory_writer *w = data;
   char buf[40];
-  FILE *fp = w->file.fp;
+  size_t size = 0;
+  FILE *fp = open_memstream(&row->head, &size);
+  if (!fp) return dln_error(DLN_ENOMEM, "out of memory for a trajectory row");
   fprintf(fp, "%s", dln_format_double(buf, sizeof buf, s->t, 0));
   fprintf(fp, ",%s", dln_format_double(buf, sizeof buf, s->loss, 0));
   fprintf(fp, ",%s", dln_format_double(buf, sizeof buf, s->test_loss, 1));
@@ -113,15 +133,70 @@ static int write_row(const dln_sample *s, void *data)
   fprintf(fp, ",%s", dln_format_double(buf, sizeof buf, s->theta_norm, 0));
   fprintf(fp, ",%s", dln_format_double(buf, sizeof buf, s->balance_drift, 0));
   fprintf(fp, ",%zu", s->rank);
+  fclose(fp);
+  fp = open_memstream(&row->tail, &size);
+  if (!fp) return dln_error(DLN_ENOMEM, "out of memory for a trajectory row");
   for (size_t i = 0; i < w->nsv; i++)
     fprintf(fp, ",%s", dln_format_double(buf, sizeof buf, s->sv[i], 0));
-  fputc('\n', fp);
-  /* Rows reach the disk as they come, so a crash still leaves the .tmp to look at, and a
-   * full disk stops the run at once instead of after the whole integration. */
-  if (fflush(fp) != 0 || ferror(fp))
+  fclose(fp);
+  row->t = s->t;
+  return row->head && row->tail ? DLN_SUCCESS
+                                : dln_error(DLN_ENOMEM, "out of memory for a trajectory row");
+}
+
+/* Writes the held rows whose label is settled (all of them once the events are finished). */
+static int flush_rows(trajectory_writer *w)
+{
+  size_t done = 0;
+  for (; done < w->nheld; done++) {
+    held_row *row = &w->held[done];
+    long label = -1;
+    if (w->events && !dln_events_label(w->events, row->t, &label)) break;
+    fprintf(w->file.fp, "%s,%ld%s\n", row->head, label, row->tail);
+    free(row->head);
+    free(row->tail);
+  }
+  memmove(w->held, w->held + done, (w->nheld - done) * sizeof *w->held);
+  w->nheld -= done;
+  /* Rows reach the disk as they are settled, so a crash still leaves the .tmp to look at,
+   * and a full disk stops the run at once instead of after the whole integration. */
+  if (fflush(w->file.fp) != 0 || ferror(w->file.fp))
     return dln_error(DLN_EIO, "%s: write failed: %s", w->file.tmp_path, strerror(errno));
-  if (!w->quiet) dln_progress_update(&w->progress, s->t, w->t_max, s->loss);
   return DLN_SUCCESS;
+}
+
+static void release_rows(trajectory_writer *w)
+{
+  for (size_t i = 0; i < w->nheld; i++) {
+    free(w->held[i].head);
+    free(w->held[i].tail);
+  }
+  free(w->held);
+  w->held = NULL;
+  w->nheld = w->capacity = 0;
+}
+
+static int write_row(const dln_sample *s, void *data)
+{
+  trajectory_writer *w = data;
+  if (w->nheld == w->capacity) {
+    size_t cap = w->capacity ? 2 * w->capacity : 64;
+    held_row *h = realloc(w->held, cap * sizeof *h);
+    if (!h) return dln_error(DLN_ENOMEM, "out of memory for trajectory rows");
+    w->held = h;
+    w->capacity = cap;
+  }
+  held_row *row = &w->held[w->nheld];
+  memset(row, 0, sizeof *row);
+  int status = format_row(w, s, row);
+  if (status != DLN_SUCCESS) {
+    free(row->head);
+    free(row->tail);
+    return status;
+  }
+  w->nheld++;
+  if (!w->quiet) dln_progress_update(&w->progress, s->t, w->t_max, s->loss);
+  return flush_rows(w);
 }
 
 /* ---- summary.json ------------------------------------------------------------------- */
@@ -246,6 +321,68 @@ static int check_start(const dln_setup *setup, const dln_flow_options *opt, doub
   return status;
 }
 
+/* The events options a run uses: the configured ones with output.rank_tol. */
+static dln_events_options events_options(const dln_config *cfg)
+{
+  dln_events_options o = cfg->events;
+  o.describe.rank_tol = cfg->rank_tol;
+  return o;
+}
+
+static int ignore_sample(const dln_sample *s, void *data)
+{
+  (void)s;
+  (void)data;
+  return DLN_SUCCESS;
+}
+
+/* --verify: the same run at a 100-fold tighter tolerance, events only; returns the
+ * comparison (or the reason it could not be made). */
+static json_t *verify_events(const dln_config *cfg, dln_setup *setup, const double *times,
+                             size_t ntimes, const dln_events *events, int quiet)
+{
+  dln_flow_options opt = cfg->solver;
+  opt.rtol /= 100.0;
+  opt.atol /= 100.0;
+  opt.interrupt = &dln_cli_interrupted;
+  dln_events_options eo = events_options(cfg);
+  dln_events *tight = NULL;
+  dln_run_result r = {0};
+  if (!quiet) fprintf(stderr, "dlnflow run: --verify: repeating at rtol = %g\n", opt.rtol);
+  int status = dln_events_alloc(setup->problem, &eo, &tight);
+  if (status == DLN_SUCCESS)
+    status = dln_run_trajectory(setup->problem, setup->theta0, &opt, times, ntimes,
+                                cfg->rank_tol, tight, ignore_sample, NULL, &r);
+  json_t *out;
+  if (status != DLN_SUCCESS || r.stop == DLN_STOP_INTERRUPT) {
+    const char *why = status != DLN_SUCCESS ? dln_error_message() : "interrupted";
+    out = json_pack("{s:f, s:s}", "rtol", opt.rtol, "failed", why);
+    fprintf(stderr, "dlnflow run: --verify run failed: %s\n", why);
+  } else {
+    out = dln_cli_events_compare(events, tight, opt.rtol, quiet ? NULL : stdout);
+  }
+  dln_events_free(tight);
+  return out;
+}
+
+/* events.json and the A matrices of every plateau; verify (may be NULL) is added. */
+static int write_events(const dln_config *cfg, const dln_events *events, json_t *verify)
+{
+  dln_events_options eo = events_options(cfg);
+  int status = dln_cli_write_event_matrices(cfg->out_dir, events);
+  json_t *root = dln_cli_events_json(events, &eo);
+  if (!root) {
+    json_decref(verify);
+    return dln_error(DLN_ENOMEM, "cannot build events.json");
+  }
+  if (verify) json_object_set_new(root, "verify", verify);
+  char path[DLN_PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/events.json", cfg->out_dir);
+  if (status == DLN_SUCCESS) status = dln_cli_write_json(path, root);
+  json_decref(root);
+  return status;
+}
+
 static int integrate_and_write(dln_config *cfg, dln_setup *setup, const run_args *a,
                                const double *layer_atol)
 {
@@ -253,23 +390,37 @@ static int integrate_and_write(dln_config *cfg, dln_setup *setup, const run_args
   size_t rows = dln_network_width(net, dln_network_depth(net)), cols = dln_network_width(net, 0);
   double *times = NULL;
   size_t ntimes = 0;
+  dln_events *events = NULL;
+  dln_events_options eo = events_options(cfg);
   int status = dln_run_times(cfg->t_min, cfg->solver.t_max, cfg->out_samples, cfg->times,
                              cfg->ntimes, &times, &ntimes);
+  if (status == DLN_SUCCESS && cfg->events_enabled)
+    status = dln_events_alloc(setup->problem, &eo, &events);
   if (status != DLN_SUCCESS) {
-    dln_cli_report("output times", status);
+    free(times);
+    dln_cli_report("set-up", status);
     return DLN_EXIT_USAGE;
   }
   status = dln_cli_make_dir(cfg->out_dir);
   int lock = -1;
   if (status == DLN_SUCCESS) status = dln_cli_lock_dir(cfg->out_dir, &lock);
   trajectory_writer w = {.nsv = rows < cols ? rows : cols, .t_max = cfg->solver.t_max,
-                         .quiet = a->quiet};
+                         .quiet = a->quiet, .events = events};
   if (w.nsv > MAX_SV_COLUMNS) w.nsv = MAX_SV_COLUMNS;
   char path[DLN_PATH_MAX + 32];
   snprintf(path, sizeof path, "%s/trajectory.csv", cfg->out_dir);
   if (status == DLN_SUCCESS) status = dln_outfile_open(&w.file, path);
+  dln_run_result r = {0};
+  if (status == DLN_SUCCESS) {
+    r.theta_last = malloc(dln_problem_nparams(setup->problem) * sizeof(double));
+    if (!r.theta_last) {
+      dln_outfile_abort(&w.file);
+      status = dln_error(DLN_ENOMEM, "out of memory");
+    }
+  }
   if (status != DLN_SUCCESS) {
     free(times);
+    dln_events_free(events);
     if (lock >= 0) dln_cli_unlock_dir(cfg->out_dir, lock);
     dln_cli_report("output", status);
     return DLN_EXIT_USAGE;
@@ -278,18 +429,9 @@ static int integrate_and_write(dln_config *cfg, dln_setup *setup, const run_args
   dln_progress_start(&w.progress);
   dln_flow_options opt = cfg->solver;
   opt.interrupt = &dln_cli_interrupted;
-  dln_run_result r = {.theta_last = malloc(dln_problem_nparams(setup->problem) * sizeof(double))};
-  if (!r.theta_last) {
-    dln_outfile_abort(&w.file);
-    dln_cli_unlock_dir(cfg->out_dir, lock);
-    free(times);
-    fprintf(stderr, "dlnflow run: out of memory\n");
-    return DLN_EXIT_FAILED;
-  }
   int run_status = dln_run_trajectory(setup->problem, setup->theta0, &opt, times, ntimes,
-                                      cfg->rank_tol, write_row, &w, &r);
+                                      cfg->rank_tol, events, write_row, &w, &r);
   dln_progress_end(&w.progress);
-  free(times);
   char message[1100] = "";
   const char *state = "completed";
   if (run_status != DLN_SUCCESS) {
@@ -299,7 +441,10 @@ static int integrate_and_write(dln_config *cfg, dln_setup *setup, const run_args
     snprintf(message, sizeof message, "interrupted by a signal at t = %.6g", r.last.t);
     state = "interrupted";
   }
-  int io = dln_outfile_commit(&w.file);
+  int io = flush_rows(&w); /* the events are finished: every label is settled */
+  release_rows(&w);
+  if (io == DLN_SUCCESS) io = dln_outfile_commit(&w.file);
+  else dln_outfile_abort(&w.file);
   if (io == DLN_SUCCESS && r.samples > 0) {
     snprintf(path, sizeof path, "%s/A_final.npy", cfg->out_dir);
     double loss;
@@ -308,7 +453,20 @@ static int integrate_and_write(dln_config *cfg, dln_setup *setup, const run_args
       io = dln_matrix_write_npy(path, dln_problem_product(setup->problem), rows, cols);
   }
   if (io == DLN_SUCCESS) io = write_summary(cfg, setup, state, message, &r, layer_atol);
+  if (io == DLN_SUCCESS && run_status == DLN_SUCCESS && !a->quiet) {
+    print_summary(cfg, setup, &r);
+    if (events) dln_cli_print_events(stdout, events);
+    fflush(stdout);
+  }
+  if (io == DLN_SUCCESS && events && r.samples > 0) {
+    json_t *verify = NULL;
+    if (a->verify && run_status == DLN_SUCCESS && r.stop != DLN_STOP_INTERRUPT)
+      verify = verify_events(cfg, setup, times, ntimes, events, a->quiet);
+    io = write_events(cfg, events, verify);
+  }
+  free(times);
   free(r.theta_last);
+  dln_events_free(events);
   dln_cli_unlock_dir(cfg->out_dir, lock);
   if (io != DLN_SUCCESS) {
     dln_cli_report("writing results", io);
@@ -320,7 +478,6 @@ static int integrate_and_write(dln_config *cfg, dln_setup *setup, const run_args
             cfg->out_dir);
     return DLN_EXIT_FAILED;
   }
-  if (!a->quiet) print_summary(cfg, setup, &r);
   if (r.stop == DLN_STOP_INTERRUPT) {
     fprintf(stderr, "dlnflow run: %s; kept what it had in %s\n", message, cfg->out_dir);
     return DLN_EXIT_INTERRUPTED;
@@ -347,6 +504,13 @@ int dln_cmd_run(int argc, char **argv)
   if (dln_cli_load_config(a.config, a.overrides, a.noverrides, a.out, cfg) != DLN_SUCCESS)
     goto done;
   choose_out_dir(&a, cfg);
+  if (a.verify && (cfg->solver.method == DLN_METHOD_GD || !cfg->events_enabled ||
+                   cfg->solver.rtol / 100.0 < 10.0 * DBL_EPSILON)) {
+    fprintf(stderr, "dlnflow run: --verify needs events.enabled = true, solver.method bdf or "
+                    "adams (gd has no tolerance) and solver.rtol >= %g (it reruns at rtol / "
+                    "100)\n", 1000.0 * DBL_EPSILON);
+    goto done;
+  }
   int status = dln_setup_build(cfg, &setup);
   if (status != DLN_SUCCESS) {
     dln_cli_report(a.config, status);

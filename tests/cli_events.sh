@@ -1,0 +1,102 @@
+#!/bin/sh
+# dlnflow run's saddle events (docs/events.md): Figure 1 visits saddles of rank 0, 1, 2 and
+# a rank-3 global minimum, located so that --verify moves no event time by 1e-4; the
+# trajectory's plateau column follows events.json; kicks are recorded; bad event settings
+# are refused before anything is written; the same run writes the same events.json.
+# Usage (as meson runs it): sh cli_events.sh DLNFLOW SOURCE_ROOT
+if [ $# -ne 2 ]; then
+  echo "usage: sh cli_events.sh DLNFLOW_BINARY SOURCE_ROOT" >&2
+  exit 2
+fi
+BIN=$1
+SRC=$(cd "$2" && pwd) || exit 2
+FIG1=$SRC/examples/fig1-mc-rank3.ini
+REG=$SRC/tests/data/regress.ini
+. "$(dirname "$0")/checks.sh"
+S=$(mktemp -d "${TMPDIR:-/tmp}/dlnflow-events.XXXXXX") || exit 2
+trap 'rm -rf "$S"' EXIT
+
+# Values of a plateau-level key (indent 6) of events.json, in record order, before "verify".
+plateau_field() {
+  awk -v key="\"$2\":" '/^  "verify"/ { exit } $0 ~ "^      " key { v = $2; sub(/,$/, "", v); gsub(/"/, "", v); printf "%s ", v }' "$1" 2>/dev/null
+}
+# The value of "key" inside verify's largest_relative_change.
+largest_change() {
+  awk -v key="\"$2\":" '/"largest_relative_change"/ { on = 1; next } on && $1 == key { v = $2; sub(/,$/, "", v); print v; exit }' "$1" 2>/dev/null
+}
+
+# ---- 1. Figure 1 with --verify --------------------------------------------------------------
+"$BIN" run --out "$S/fig1" --verify "$FIG1" >"$S/fig1.out" 2>"$S/fig1.err"
+rc=$?
+check "fig1 --verify exits 0" "exit $rc: $(head -n 3 "$S/fig1.err")" $rc
+E=$S/fig1/events.json
+kinds=$(plateau_field "$E" kind)
+[ "$kinds" = "saddle saddle saddle minimum " ]
+check "fig1: three saddles then a minimum" "kinds: $kinds" $?
+ranks=$(plateau_field "$E" rank)
+[ "$ranks" = "0 1 2 3 " ]
+check "fig1: the saddles have rank 0, 1, 2 and the minimum rank 3" "ranks: $ranks" $?
+types=$(plateau_field "$E" minimum_type)
+[ "$(echo $types)" = "global" ]
+check "fig1: the minimum is global" "minimum types: $types" $?
+entries=$(plateau_field "$E" t_entry)
+set -- $entries
+[ "$1" = "0.0" ]
+check "fig1: the origin plateau is first, entered at t = 0" "t_entry: $entries" $?
+for key in t_entry t_closest t_exit loss; do
+  v=$(largest_change "$E" $key)
+  awk -v v="$v" 'BEGIN { exit !(v != "" && v + 0 < 1e-4) }'
+  check "fig1 --verify: $key moves by less than 1e-4 relative" "largest change '$v'" $?
+done
+n=0
+for k in 0 1 2 3; do [ -s "$S/fig1/A_closest_$k.npy" ] && [ -s "$S/fig1/A_entry_$k.npy" ] && n=$((n + 1)); done
+[ "$n" -eq 4 ] && [ -s "$S/fig1/A_exit_2.npy" ] && [ ! -e "$S/fig1/A_exit_3.npy" ]
+check "fig1: A at entry and closest approach of every plateau, at exit of those left" \
+      "$(ls "$S/fig1" | tr '\n' ' ')" $?
+rows=$(grep -c -E '^ +[0-9]+  (saddle|minimum) ' "$S/fig1.out")
+[ "$rows" -eq 4 ]
+check "fig1: the saddle table on stdout has 4 rows" "$rows rows" $?
+T=$S/fig1/trajectory.csv
+col=$(head -n 1 "$T" | awk -F, '{ for (i = 1; i <= NF; i++) if ($i == "plateau") print i }')
+seq=$(awk -F, -v c="$col" 'BEGIN { prev = "none" } NR > 1 && $c "" != prev { printf "%s ", $c; prev = $c }' "$T")
+[ "$seq" = "0 -1 1 -1 2 -1 3 " ]
+check "fig1: the plateau column runs 0, -1, 1, -1, 2, -1, 3" "sequence: $seq" $?
+closest=$(plateau_field "$E" t_closest)
+set -- $closest
+lab=$(awk -F, -v c="$col" -v t="$3" 'NR > 1 && $1 + 0 >= t + 0 { print $c; exit }' "$T")
+[ "$lab" = 2 ]
+check "fig1: the first row after saddle 2's closest approach is labelled 2" "label '$lab'" $?
+
+# ---- 2. the same run twice writes the same events.json; kicks are recorded -------------------
+"$BIN" run --quiet --out "$S/reg1" "$REG" >/dev/null 2>&1
+"$BIN" run --quiet --out "$S/reg2" "$REG" >/dev/null 2>&1
+[ -s "$S/reg1/events.json" ] && cmp -s "$S/reg1/events.json" "$S/reg2/events.json"
+check "the same run twice writes byte-identical events.json" \
+      "$(cmp "$S/reg1/events.json" "$S/reg2/events.json" 2>&1)" $?
+"$BIN" run --quiet --out "$S/kick" "$FIG1" events.perturb=1e-3 >/dev/null 2>"$S/kick.err"
+kicks=$(plateau_field "$S/kick/events.json" kick)
+set -- $kicks
+awk -v a="$1" -v b="$2" 'BEGIN { exit !(a == 0 && b > 0) }'
+check "events.perturb: no kick at the origin, a kick at the next plateau" "kicks: $kicks" $?
+
+# ---- 3. events off; bad settings refused before writing ----------------------------------
+"$BIN" run --quiet --out "$S/off" "$REG" events.enabled=false >/dev/null 2>&1
+labels=$(awk -F, -v c=8 'NR > 1 { print $c }' "$S/off/trajectory.csv" | sort -u | tr '\n' ' ')
+[ ! -e "$S/off/events.json" ] && [ "$labels" = "-1 " ]
+check "events.enabled=false: no events.json, every row labelled -1" "labels: $labels" $?
+
+refused() { # NAME EXPECTED-TEXT ARGS...
+  name=$1 text=$2
+  shift 2
+  "$BIN" run --quiet --out "$S/$name" "$@" >/dev/null 2>"$S/$name.err"
+  rc=$?
+  [ "$rc" -eq 2 ] && grep -q -F -e "$text" "$S/$name.err" && [ ! -e "$S/$name" ]
+  check "$name: exit 2 naming '$text', nothing written" "exit $rc: $(head -n 1 "$S/$name.err")" $?
+}
+refused verify-gd "--verify" --verify "$REG" solver.method=gd
+refused verify-rtol "--verify" --verify "$REG" solver.rtol=1e-14
+refused enter-exit "events.exit" "$REG" events.enter=2 events.exit=1
+refused depth "events.depth" "$REG" events.depth=0
+refused perturb "events.perturb" "$REG" events.perturb=1
+
+finish
