@@ -11,6 +11,24 @@ finish() {
   [ "$nfail" -eq 0 ]
   exit $?
 }
+# scratch NAME: makes $S a fresh folder ./NAME.XXXXXX (absolute path), removed on exit.
+scratch() {
+  S=$(mktemp -d "./$1.XXXXXX") || exit 2
+  S=$(cd "$S" && pwd) || exit 2
+  trap 'rm -rf "$S"' EXIT
+  trap 'exit 2' HUP INT PIPE TERM
+}
+# missing_patterns FILE 'P1|P2|...': prints " 'P'" for each fixed string P not in FILE.
+missing_patterns() {
+  set -f
+  old_ifs=$IFS
+  IFS='|'
+  for p in $2; do
+    grep -F -q -e "$p" "$1" || printf " '%s'" "$p"
+  done
+  IFS=$old_ifs
+  set +f
+}
 if [ ! -x "$BIN" ]; then
   fail "dlnflow binary is executable" "$BIN not found or not executable"
   finish
