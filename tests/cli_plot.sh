@@ -44,6 +44,7 @@ done
 
 # ---- 1. a run without events.json ------------------------------------------------------------
 
+rm -f "$S/regress/events.json" # a run with events.enabled = false, or from before events
 plot reg "$S/regress"
 P=$S/regress/plots
 [ "$rc" -eq 0 ] && [ ! -s "$S/reg.err" ]
@@ -114,21 +115,21 @@ left=$(ls -A "$S/elsewhere/figs" 2>/dev/null | tr '\n' ' ')
 check "--format svg --out DIR: DIR (created) holds trajectory.svg alone, with the plateaus" \
       "exit status $rc; DIR holds: $left; stderr: $(first_err "$S/svg-only.err")" $?
 
-# Columns are found by name: a `plateau` column after `rank` shifts sv1 and sv2 right.
+# Columns are found by name: an extra column after `rank` shifts sv1 and sv2 right.
 mkdir "$S/cols"
-awk -F, -v OFS=, '{ $7 = $7 "," (NR == 1 ? "plateau" : 0); print }' "$S/regress/trajectory.csv" \
+awk -F, -v OFS=, '{ $7 = $7 "," (NR == 1 ? "extra" : 0); print }' "$S/regress/trajectory.csv" \
   >"$S/cols/trajectory.csv"
 plot cols "$S/cols"
 C=$S/cols/plots/trajectory.svg
 [ "$rc" -eq 0 ] && [ "$(count "$C" '>sv2</tspan>')" = 1 ] && [ "$(count "$C" '>sv3<')" = 0 ] &&
   [ ! -s "$S/cols.err" ]
-check "an extra plateau column: still sv1, sv2 (by header name), no warning" \
+check "an extra column: still sv1, sv2 (by header name), no warning" \
       "exit status $rc; sv2 $(count "$C" '>sv2</tspan>'), sv3 $(count "$C" '>sv3<'); stderr: $(first_err "$S/cols.err")" $?
 # Drawn from the named columns, the singular-value panel holds the same curve in both files.
 a=$(grep -c '<path' "$C" 2>/dev/null)
 b=$(grep -c '<path' "$P/trajectory.svg" 2>/dev/null)
 [ "$a" = "$b" ] && [ "$(sed -n '/>sv1</,$p' "$C" | md5sum)" = "$(sed -n '/>sv1</,$p' "$P/trajectory.svg" | md5sum)" ]
-check "an extra plateau column: the singular-value panel is identical to the plain run's" \
+check "an extra column: the singular-value panel is identical to the plain run's" \
       "paths $a vs $b, or the sv panel differs" $?
 
 # ---- 3. bad input: exit 2, the file and problem named, no plots/ folder -----------------------
@@ -168,7 +169,7 @@ sed '5 s/^\([^,]*\),[^,]*,/\1,abc,/' "$S/regress/trajectory.csv" >"$S/text/traje
 bad "trajectory.csv with a word for a loss" "$S/text" "$S/text/trajectory.csv:5|column 2|'abc'"
 case_dir ragged
 sed '7 s/,[^,]*$//' "$S/regress/trajectory.csv" >"$S/ragged/trajectory.csv"
-bad "trajectory.csv with a short row" "$S/ragged" "trajectory.csv:7|8 fields, the header has 9"
+bad "trajectory.csv with a short row" "$S/ragged" "trajectory.csv:7|9 fields, the header has 10"
 case_dir backwards
 awk 'NR == 4 { held = $0; next } { print } NR == 5 { print held }' \
   "$S/regress/trajectory.csv" >"$S/backwards/trajectory.csv"
