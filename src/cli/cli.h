@@ -61,5 +61,6 @@ void dln_progress_end(dln_progress *p);
 
 int dln_cmd_run(int argc, char **argv);
 int dln_cmd_keys(int argc, char **argv);
+int dln_cmd_escape(int argc, char **argv);
 
 #endif
