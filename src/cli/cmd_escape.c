@@ -277,10 +277,11 @@ static int prepare_seeds(escape_job *job, dln_setup *setup)
     s->norm = dln_norm2(s->theta0, job->P);
     if (!(job->radius > a->alpha_max * s->norm))
       return dln_error(DLN_EINVAL,
-                       "--radius %g is not above ||alpha theta0|| = %g at the largest alpha %g "
-                       "(||theta0|| = %g, init.seed = %lu): lower the largest alpha or raise "
-                       "--radius", job->radius, a->alpha_max * s->norm, a->alpha_max, s->norm,
-                       s->seed);
+                       "the radius r = %g%s is not above ||alpha theta0|| = %g at the largest "
+                       "alpha %g (||theta0|| = %g, init.seed = %lu): lower the largest alpha of "
+                       "--alphas or raise --radius", job->radius,
+                       job->radius_default ? " (the default --radius)" : " (--radius)",
+                       a->alpha_max * s->norm, a->alpha_max, s->norm, s->seed);
   }
   if (from_file && a->seeds > 1)
     return dln_error(DLN_EINVAL, "--seeds %zu: init.scheme = file gives one theta0", a->seeds);
@@ -808,6 +809,10 @@ int dln_cmd_escape(int argc, char **argv)
   if (dln_cli_load_config(a.config, a.overrides, a.noverrides, a.out, job.cfg) != DLN_SUCCESS)
     goto done;
   choose_folder(&a, job.cfg);
+  /* Escapes are not stiff until r: measured on examples/escape-l4.ini (P = 400), the dense
+   * preconditioner that `auto` picks made the sweep 40 times slower for the same times. */
+  if (job.cfg->solver.precondition == DLN_PRECOND_AUTO)
+    job.cfg->solver.precondition = DLN_PRECOND_NONE;
   dln_cli_catch_interrupts();
   int status = prepare(&job, &setup);
   if (status != DLN_SUCCESS) {
