@@ -56,7 +56,9 @@ typedef struct dln_escape_result {
 } dln_escape_result;
 
 /* Integrates from theta_start until ||θ|| = radius, located by CVODE's rootfinder on
- * g = ||θ||²/r² - 1, or until opt->t_max. theta_end (P doubles, may be NULL) receives θ there.
+ * g = ||θ||²/r² - 1, or until opt->t_max. The clock restarts at radius/2 so that the crossing
+ * is located to round-off however late it comes (CVODE's root tolerance is ~100 ulps of t);
+ * t_max applies to each of the two stages. theta_end (P doubles, may be NULL) receives θ there.
  * Returns DLN_EINVAL when ||theta_start|| >= radius, or the flow's error. */
 int dln_escape_run(dln_problem *p, const double *theta_start, double radius,
                    const dln_flow_options *opt, const dln_escape_origin *o, double *theta_end,
