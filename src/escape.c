@@ -421,24 +421,31 @@ int dln_escape_blowup_time(const dln_problem *p, const dln_escape_origin *o,
   if (L <= 2)
     return dln_error(DLN_EINVAL, "escape: the flow of H blows up only for depth > 2 (L = %zu)", L);
   dln_problem *h = NULL;
-  double *theta_R = malloc(P * sizeof *theta_R);
-  int status = theta_R ? homogeneous_problem(p, o, &h)
-                       : dln_error(DLN_ENOMEM, "escape: out of memory");
-  out->R = radius_factor * dln_nrm2(P, theta0);
+  double *unit = malloc(P * sizeof *unit), *theta_R = malloc(P * sizeof *theta_R);
+  int status = unit && theta_R ? homogeneous_problem(p, o, &h)
+                               : dln_error(DLN_ENOMEM, "escape: out of memory");
+  /* Homogeneity, T_H(θ0) = n^-(L-2) T_H(θ0/n) with n = ||θ0||: the flow is integrated from the
+   * unit vector, on the time scale 1/s* whatever θ0's size (from a large θ0 at L = 5, CVODE's
+   * first step fell below 1e-16 and failed). */
+  double n = dln_nrm2(P, theta0), Ld = (double)L, scale = pow(n, -(Ld - 2.0));
+  for (size_t i = 0; unit && i < P; i++) unit[i] = theta0[i] / n;
+  dln_flow_options local = *opt;
+  local.t_max = opt->t_max / scale;
   dln_escape_result r;
-  if (status == DLN_SUCCESS) status = dln_escape_run(h, theta0, out->R, opt, o, theta_R, &r);
+  if (status == DLN_SUCCESS) status = dln_escape_run(h, unit, radius_factor, &local, o, theta_R, &r);
   if (status == DLN_SUCCESS && !r.reached)
     status = dln_error(DLN_ESOLVER, "escape: the flow of H from θ0 did not reach radius %g by "
-                       "t = %g", out->R, opt->t_max);
+                       "t = %g", radius_factor * n, opt->t_max);
   double loss;
   if (status == DLN_SUCCESS) status = dln_problem_loss(h, theta_R, &loss);
   if (status == DLN_SUCCESS) {
     /* Euler's identity for the L-homogeneous A(θ): <θ, ∇_θ <G0, A>> = L <G0, A>, so
-     * d' = <θ, θ'>/d = -L <G0, A>/d, and c = d'/d^(L-1). */
-    double Ld = (double)L;
-    out->t_R = r.t;
-    out->c = -Ld * dln_dot(o->rows * o->cols, o->G0, dln_problem_product(h)) / pow(out->R, Ld);
-    out->tail = pow(out->R, -(Ld - 2.0)) / ((Ld - 2.0) * out->c);
+     * d' = <θ, θ'>/d = -L <G0, A>/d, and c = d'/d^(L-1) (the same at every scale). */
+    double R = radius_factor;
+    out->c = -Ld * dln_dot(o->rows * o->cols, o->G0, dln_problem_product(h)) / pow(R, Ld);
+    out->R = R * n;
+    out->t_R = scale * r.t;
+    out->tail = scale * pow(R, -(Ld - 2.0)) / ((Ld - 2.0) * out->c);
     out->T = out->t_R + out->tail;
     out->stats = r.stats;
     if (!(out->c > 0.0) || !isfinite(out->T))
@@ -446,6 +453,7 @@ int dln_escape_blowup_time(const dln_problem *p, const dln_escape_origin *o,
                          "(c = %g)", out->R, out->c);
   }
   dln_problem_free(h);
+  free(unit);
   free(theta_R);
   return status;
 }

@@ -70,7 +70,7 @@ static void check_origin(void)
 static void check_optimal_direction(void)
 {
   const double d = 0.0371, r = 0.8;
-  for (size_t L = 2; L <= 4; L++) {
+  for (size_t L = 2; L <= 5; L++) {
     whitened_problem wp;
     dln_problem *p = make_problem(L, 1, &wp);
     dln_escape_origin o;

@@ -32,8 +32,10 @@
 #define RADIUS_SADDLE_FRACTION 0.5
 /* Each run's t_max: this many times its predicted escape time. */
 #define T_MAX_FACTOR 100.0
-/* T_H: the flow of H is integrated to this multiple of ||θ0||, the rest of the way added. */
-#define BLOWUP_RADIUS_FACTOR 1e4
+/* T_H: the flow of H is integrated to R = ||θ0|| BLOWUP_TAIL^(-1/(L-2)), where the time left to
+ * blow-up (added analytically) is about BLOWUP_TAIL of T_H. Further out, at L = 5, CVODE's
+ * first step past R/2 already overshot the blow-up and failed. */
+#define BLOWUP_TAIL 1e-4
 /* Largest net whose Hessian at 0 is decomposed densely for the L = 2 prediction. */
 #define LINEAR_DENSE_MAX 4000
 /* --path: the reference starts at this fraction of r along ρ, is sampled at PATH_SAMPLES times
@@ -292,8 +294,8 @@ static int prepare_seeds(escape_job *job, dln_setup *setup)
       dln_flow_options opt = job->cfg->solver;
       opt.t_max = T_MAX_FACTOR * 1e6 * optimal_time(job, s->norm * 1e-3);
       opt.interrupt = &dln_cli_interrupted;
-      status = dln_escape_blowup_time(p, &job->origin, s->theta0, &opt, BLOWUP_RADIUS_FACTOR,
-                                      &s->blowup);
+      double factor = pow(BLOWUP_TAIL, -1.0 / (double)(job->depth - 2));
+      status = dln_escape_blowup_time(p, &job->origin, s->theta0, &opt, factor, &s->blowup);
     } else if (job->P <= LINEAR_DENSE_MAX) {
       status = dln_escape_linear_alloc(p, s->theta0, &s->linear);
     }
@@ -461,7 +463,7 @@ static int run_tasks(escape_job *job, int jobs)
 /* The fitted laws of one seed. */
 typedef struct seed_fits {
   dln_escape_fit all;       /* L = 2: t against log(1/α); L > 2: log t against log(1/α) */
-  dln_escape_fit decade;    /* L > 2: the same over the smallest decade */
+  dln_escape_fit decade;    /* the same over the smallest decade of α */
   double ratio_smallest;    /* t/t_predicted at the smallest α */
   double aligned_smallest;  /* alignment at the smallest α */
   int ok;
@@ -483,11 +485,11 @@ static seed_fits fit_seed(const escape_job *job, size_t k)
     y[m++] = job->depth == 2 ? t : log(t);
     if (row[i].alpha <= 10.0 * alpha_min * (1.0 + 1e-9)) {
       xd[md] = lx;
-      yd[md++] = log(t);
+      yd[md++] = y[m - 1];
     }
   }
   f.ok = m >= 2 && dln_escape_fit_line(x, y, m, &f.all) == DLN_SUCCESS;
-  if (job->depth > 2 && md >= 2) dln_escape_fit_line(xd, yd, md, &f.decade);
+  if (md >= 2) dln_escape_fit_line(xd, yd, md, &f.decade);
   const escape_task *last = &row[n - 1];
   f.ratio_smallest = last->status == DLN_SUCCESS ? last->result.t / last->t_predicted : NAN;
   f.aligned_smallest = last->status == DLN_SUCCESS ? last->result.alignment : NAN;
@@ -516,8 +518,8 @@ static json_t *seed_json(const escape_job *job, size_t k, const seed_fits *f)
                         s->norm, "fit", fit_json(&f->all), "ratio_smallest_alpha",
                         real_or_null(f->ratio_smallest), "alignment_smallest_alpha",
                         real_or_null(f->aligned_smallest));
+  json_object_set_new(o, "fit_smallest_decade", fit_json(&f->decade));
   if (job->depth > 2) {
-    json_object_set_new(o, "fit_smallest_decade", fit_json(&f->decade));
     json_object_set_new(o, "T_H", json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:o}", "T",
                                              s->blowup.T, "t_R", s->blowup.t_R, "R", s->blowup.R,
                                              "c", s->blowup.c, "tail", s->blowup.tail,
@@ -576,10 +578,8 @@ static int write_json(const escape_job *job, const char *path, const seed_fits *
       "aligned_fraction", (double)aligned / (double)K);
   if (!root) return dln_error(DLN_ENOMEM, "cannot build escape.json");
   json_object_set_new(root, "ratio_smallest_alpha", real_or_null(fits[0].ratio_smallest));
-  if (job->depth > 2) {
-    json_object_set_new(root, "fit_smallest_decade", fit_json(&fits[0].decade));
-    json_object_set_new(root, "T_H", json_real(job->seeds[0].blowup.T));
-  }
+  json_object_set_new(root, "fit_smallest_decade", fit_json(&fits[0].decade));
+  if (job->depth > 2) json_object_set_new(root, "T_H", json_real(job->seeds[0].blowup.T));
   if (job->args->path) {
     json_t *d = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(d, real_or_null(job->tasks[i].path_distance));
@@ -680,9 +680,11 @@ static void print_table(const escape_job *job, const seed_fits *fits)
       printf("\n");
     }
     if (L == 2)
-      printf("  fit      t = a log(1/alpha) + b: a = %.8g +- %.2g (theory 1/s1 = %.8g, rel. "
-             "diff %.2g), b = %.6g\n", f->all.slope, f->all.slope_stderr, 1.0 / o->s1,
-             f->all.slope * o->s1 - 1.0, f->all.intercept);
+      printf("  fit      t = a log(1/alpha) + b: a = %.8g +- %.2g over all (rel. diff %.2g), "
+             "%.8g +- %.2g over the smallest decade (%zu points, rel. diff %.2g); theory "
+             "1/s1 = %.8g\n", f->all.slope, f->all.slope_stderr, f->all.slope * o->s1 - 1.0,
+             f->decade.slope, f->decade.slope_stderr, f->decade.n,
+             f->decade.slope * o->s1 - 1.0, 1.0 / o->s1);
     else
       printf("  fit      log t = p log(1/alpha) + q: p = %.6f +- %.2g over all, %.6f +- %.2g "
              "over the smallest decade (%zu points); theory L-2 = %zu\n",
