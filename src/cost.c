@@ -3,8 +3,10 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dlnflow/errors.h"
+#include "linalg.h"
 
 struct dln_cost {
   const dln_cost_ops *ops; /* operations (static, not owned) */
@@ -79,4 +81,57 @@ int dln_cost_input_curvature(const dln_cost *cost, double *K)
   if (!cost->ops->input_curvature)
     return dln_error(DLN_EINVAL, "cost %s gives no curvature model", cost->ops->name);
   return cost->ops->input_curvature(cost->state, K);
+}
+
+/* ---- linear cost -------------------------------------------------------------------- */
+
+/* C(A) = c0 + <G, A>: G (rows x cols, owned) and c0. */
+typedef struct linear_state {
+  size_t n; /* entries of A */
+  double c0;
+  double G[];
+} linear_state;
+
+static int linear_evaluate(const void *state, const double *A, double *value, double *G)
+{
+  const linear_state *s = state;
+  *value = s->c0 + dln_dot(s->n, s->G, A);
+  if (G) memcpy(G, s->G, s->n * sizeof *G);
+  return DLN_SUCCESS;
+}
+
+static int linear_hessian_dir(const void *state, const double *A, const double *dA, double *dG)
+{
+  const linear_state *s = state;
+  (void)A;
+  (void)dA;
+  memset(dG, 0, s->n * sizeof *dG);
+  return DLN_SUCCESS;
+}
+
+static const dln_cost_ops linear_ops = {
+  .name = "linear",
+  .formula = "C(A) = C(0) + <G0, A>",
+  .evaluate = linear_evaluate,
+  .hessian_dir = linear_hessian_dir,
+  .input_curvature = NULL,
+  .test_value = NULL,
+  .free = free,
+};
+
+int dln_cost_linear_alloc(size_t rows, size_t cols, const double *G, double c0, dln_cost **out)
+{
+  *out = NULL;
+  size_t n = rows * cols;
+  if (n == 0) return dln_error(DLN_EINVAL, "dln_cost_linear_alloc: empty %zu x %zu", rows, cols);
+  if (!isfinite(c0)) return dln_error(DLN_ENONFINITE, "dln_cost_linear_alloc: C(0) = %g", c0);
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(G[i]))
+      return dln_error(DLN_ENONFINITE, "dln_cost_linear_alloc: G holds NaN or inf");
+  linear_state *s = malloc(sizeof *s + n * sizeof *s->G);
+  if (!s) return dln_error(DLN_ENOMEM, "dln_cost_linear_alloc: out of memory");
+  s->n = n;
+  s->c0 = c0;
+  memcpy(s->G, G, n * sizeof *G);
+  return dln_cost_alloc(&linear_ops, s, rows, cols, out);
 }

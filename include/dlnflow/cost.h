@@ -70,4 +70,11 @@ typedef struct dln_entry {
 int dln_cost_mc_alloc(size_t rows, size_t cols, size_t N, const dln_entry *train, size_t Ntest,
                       const dln_entry *test, dln_cost **out);
 
+/* ---- Linear cost: C(A) = c0 + <G, A> -----------------------------------------------------
+ * The first-order Taylor term of a cost at the origin (THEORY.md §4): with G = ∇C(0) and
+ * c0 = C(0), the loss C(A(θ)) is the L-homogeneous H(θ) = C(0) + <G0, A(θ)> whose flow predicts
+ * escape times. Its gradient is G everywhere and D²C = 0. G (rows x cols) is copied.
+ * Returns DLN_ENONFINITE for NaN or infinite entries. */
+int dln_cost_linear_alloc(size_t rows, size_t cols, const double *G, double c0, dln_cost **out);
+
 #endif

@@ -74,5 +74,6 @@ json_t *dln_cli_events_compare(const dln_events *run, const dln_events *tight, d
 int dln_cmd_run(int argc, char **argv);
 int dln_cmd_keys(int argc, char **argv);
 int dln_cmd_plot(int argc, char **argv);
+int dln_cmd_escape(int argc, char **argv);
 
 #endif
