@@ -37,14 +37,14 @@ section "1. loss, gradient and H.v per call (Figure 1 problem, L = 4)"
 "$build/bench/bench_derivatives" --config "$config" | tee "$out/derivatives.txt"
 
 section "2. Figure 1 run to the same loss: bdf against gd (optimised vector kernels)"
-"$build/bench/bench_fig1" --config "$config" | tee "$out/fig1.txt"
+"$build/bench/bench_fig1" --config "$config" --set solver.rtol=1e-6 | tee "$out/fig1.txt"
 
 section "2b. the same bdf runs with SUNDIALS' plain serial vector operations"
-"$build/bench/bench_fig1_plainvec" --config "$config" --methods bdf | tee "$out/fig1-plainvec.txt"
+"$build/bench/bench_fig1_plainvec" --config "$config" --set solver.rtol=1e-6 --methods bdf | tee "$out/fig1-plainvec.txt"
 
 if [ "${BENCH_SOLVER_ONLY:-1}" != 0 ]; then
   section "2c. the same runs, solver only: no output samples between t = 0 and t_max"
-  "$build/bench/bench_fig1" --config "$config" --sampling none | tee "$out/fig1-solver-only.txt"
+  "$build/bench/bench_fig1" --config "$config" --set solver.rtol=1e-6 --sampling none | tee "$out/fig1-solver-only.txt"
 else
   : > "$out/fig1-solver-only.txt"
 fi
