@@ -243,21 +243,26 @@ static int describe_record(dln_events *ev, const double *theta, double t, dln_pl
   return DLN_SUCCESS;
 }
 
-/* Decides the open plateau: kept if its closest approach is deep against `peak`. */
-static int close_plateau(dln_events *ev, double t_exit, double peak, const double *A_exit)
+/* Decides the open plateau: kept if its closest approach is deep against `peak`. Takes
+ * A_exit (malloc'd, may be NULL). */
+static int close_plateau(dln_events *ev, double t_exit, double peak, double *A_exit)
 {
   ev->in_plateau = 0;
   if (!ev->have_best || !(ev->g_best <= ev->opt.depth * peak)) {
     ev->discarded++;
+    free(A_exit);
     return DLN_SUCCESS;
   }
   dln_plateau rec = {.t_entry = ev->t_entry, .t_exit = t_exit, .kick = ev->kick,
                      .significance = peak > 0.0 ? ev->g_best / peak : 0.0,
                      .indicator = ev->J_best};
+  rec.A_exit = A_exit;
   rec.A_entry = malloc(ev->rows * ev->cols * sizeof *rec.A_entry);
-  if (!rec.A_entry) return dln_error(DLN_ENOMEM, "events: out of memory");
+  if (!rec.A_entry) {
+    free(A_exit);
+    return dln_error(DLN_ENOMEM, "events: out of memory");
+  }
   memcpy(rec.A_entry, ev->A_entry, ev->rows * ev->cols * sizeof *rec.A_entry);
-  rec.A_exit = (double *)A_exit;
   int status = describe_record(ev, ev->theta_best, ev->t_best, &rec);
   if (status == DLN_SUCCESS && rec.kind == DLN_PLATEAU_MINIMUM) {
     /* A minimum is entered where the final descent into it starts: the last peak of
