@@ -176,11 +176,15 @@ static int watched(double t, const double *theta, double *g, void *data)
    * when J falls below `enter`; logarithms keep both of moderate size. */
   double log_J = log(indicator(ev, t, loss, norm));
   g[WATCH_PLATEAU] = ev->in_plateau ? log_J - log(ev->opt.exit) : log(ev->opt.enter) - log_J;
-  g[WATCH_TURNING] = 0.0;
+  /* Where the turning function is undefined (∇ℒ exactly 0 at a converged state) or exactly
+   * 0, it reads "settling" (+1): a function that stays 0 makes CVODE fail with "root found at
+   * and very near t". */
+  g[WATCH_TURNING] = 1.0;
   if (norm > 0.0) {
     status = dln_problem_hvp(ev->problem, theta, ev->grad, ev->hv);
-    double rayleigh = dln_dot(ev->P, ev->grad, ev->hv) / (norm * norm);
-    if (isfinite(rayleigh)) g[WATCH_TURNING] = t * rayleigh;
+    /* At t = 0 the Rayleigh quotient itself: the same sign as just after, not a zero. */
+    double turning = (t > 0.0 ? t : 1.0) * dln_dot(ev->P, ev->grad, ev->hv) / (norm * norm);
+    if (isfinite(turning) && turning != 0.0) g[WATCH_TURNING] = turning;
   }
   return status;
 }
@@ -243,12 +247,15 @@ static int describe_record(dln_events *ev, const double *theta, double t, dln_pl
   return DLN_SUCCESS;
 }
 
-/* Decides the open plateau: kept if its closest approach is deep against `peak`. Takes
- * A_exit (malloc'd, may be NULL). */
+/* Decides the open plateau: kept if its closest approach is deep against `peak`. A plateau
+ * the run never left (t_exit NaN) is always kept: no later peak exists to judge it by, and a
+ * run that ends on it (say, one still at the origin) was there. Takes A_exit (malloc'd, may
+ * be NULL). */
 static int close_plateau(dln_events *ev, double t_exit, double peak, double *A_exit)
 {
   ev->in_plateau = 0;
-  if (!ev->have_best || !(ev->g_best <= ev->opt.depth * peak)) {
+  int never_left = isnan(t_exit);
+  if (!ev->have_best || (!never_left && !(ev->g_best <= ev->opt.depth * peak))) {
     ev->discarded++;
     free(A_exit);
     return DLN_SUCCESS;

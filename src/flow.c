@@ -66,6 +66,8 @@ struct dln_flow {
   dln_flow_events events;   /* watched functions (count 0: none) */
   double event_prev[DLN_FLOW_MAX_EVENTS]; /* gd: the functions at the last iterate */
   int event_stop;           /* a handler asked to stop at t_step */
+  dln_flow_stats before_restart; /* CVODE's counters summed over earlier restarts (its
+                                    CVodeReInit zeroes them) */
   char solver_message[512]; /* CVODE's last error or warning text */
 };
 
@@ -440,6 +442,7 @@ int dln_flow_init(dln_flow *f, const double *theta0)
   f->finished = 0;
   f->finish_reason = DLN_STOP_NONE;
   memset(&f->stats, 0, sizeof f->stats);
+  memset(&f->before_restart, 0, sizeof f->before_restart);
   f->hvp_base = dln_problem_get_counters(f->problem).hvps;
   f->solver_message[0] = '\0';
   status = dln_problem_loss(f->problem, theta0, &f->loss_step);
@@ -563,6 +566,23 @@ static int deliver_event(dln_flow *f, double t, const int *crossed)
   return action;
 }
 
+/* CVODE's own counters since dln_flow_init, across restarts. */
+static dln_flow_stats cvode_counters(const dln_flow *f)
+{
+  dln_flow_stats c = f->before_restart;
+  long v;
+  if (CVodeGetNumRhsEvals(f->cvode, &v) == CV_SUCCESS) c.rhs_evals += v;
+  if (CVodeGetNumNonlinSolvIters(f->cvode, &v) == CV_SUCCESS) c.newton_iters += v;
+  if (CVodeGetNumNonlinSolvConvFails(f->cvode, &v) == CV_SUCCESS) c.newton_conv_fails += v;
+  if (CVodeGetNumErrTestFails(f->cvode, &v) == CV_SUCCESS) c.error_test_fails += v;
+  if (f->ls) {
+    if (CVodeGetNumLinIters(f->cvode, &v) == CV_SUCCESS) c.linear_iters += v;
+    if (CVodeGetNumLinConvFails(f->cvode, &v) == CV_SUCCESS) c.linear_conv_fails += v;
+    if (CVodeGetNumLinRhsEvals(f->cvode, &v) == CV_SUCCESS) c.rhs_evals += v;
+  }
+  return c;
+}
+
 /* Ends the current step early at an event time t where the handler stopped the run or
  * replaced the state (then the loss may rise: a deliberate kick is not integration error). */
 static int end_step_at_event(dln_flow *f, double t, int action)
@@ -581,6 +601,7 @@ static int end_step_at_event(dln_flow *f, double t, int action)
   f->loss_step = loss;
   if (f->opt.method == DLN_METHOD_GD) return DLN_SUCCESS;
   f->t_prev = t; /* the old step's interpolant no longer describes this state */
+  f->before_restart = cvode_counters(f);
   return check_flag(f, CVodeReInit(f->cvode, t, f->y), "CVodeReInit");
 }
 
@@ -629,7 +650,11 @@ static int gd_events(dln_flow *f)
     int action = deliver_event(f, f->t_step, crossed);
     if (action < 0) return -action;
     if (action == DLN_EVENT_STOP) f->event_stop = 1;
-    if (action == DLN_EVENT_RESTART) f->stats.restarts++;
+    if (action == DLN_EVENT_RESTART) { /* a deliberate jump: the loss watch starts again */
+      f->stats.restarts++;
+      status = dln_problem_loss(f->problem, NV_DATA_S(f->y), &f->loss_step);
+      if (status != DLN_SUCCESS) return status;
+    }
     /* The handler may have switched functions (hysteresis) or moved θ: re-read them. */
     return f->events.evaluate(f->t_step, NV_DATA_S(f->y), f->event_prev, f->events.data);
   }
@@ -841,19 +866,15 @@ dln_flow_stats dln_flow_get_stats(const dln_flow *f)
   dln_flow_stats s = f->stats;
   s.hvps = dln_problem_get_counters(f->problem).hvps - f->hvp_base;
   if (f->cvode && f->opt.method != DLN_METHOD_GD) {
-    long v;
+    dln_flow_stats c = cvode_counters(f);
+    s.rhs_evals = c.rhs_evals;
+    s.newton_iters = c.newton_iters;
+    s.newton_conv_fails = c.newton_conv_fails;
+    s.error_test_fails = c.error_test_fails;
+    s.linear_iters = c.linear_iters;
+    s.linear_conv_fails = c.linear_conv_fails;
     realtype h;
-    if (CVodeGetNumRhsEvals(f->cvode, &v) == CV_SUCCESS) s.rhs_evals = v;
-    if (CVodeGetNumNonlinSolvIters(f->cvode, &v) == CV_SUCCESS) s.newton_iters = v;
-    if (CVodeGetNumNonlinSolvConvFails(f->cvode, &v) == CV_SUCCESS) s.newton_conv_fails = v;
-    if (CVodeGetNumErrTestFails(f->cvode, &v) == CV_SUCCESS) s.error_test_fails = v;
     if (CVodeGetLastStep(f->cvode, &h) == CV_SUCCESS) s.last_step = h;
-    if (f->ls) {
-      if (CVodeGetNumLinIters(f->cvode, &v) == CV_SUCCESS) s.linear_iters = v;
-      if (CVodeGetNumLinConvFails(f->cvode, &v) == CV_SUCCESS) s.linear_conv_fails = v;
-      long extra;
-      if (CVodeGetNumLinRhsEvals(f->cvode, &extra) == CV_SUCCESS) s.rhs_evals += extra;
-    }
   } else {
     s.rhs_evals = s.steps;
     s.last_step = f->opt.learning_rate;

@@ -79,6 +79,53 @@ set -- $kicks
 awk -v a="$1" -v b="$2" 'BEGIN { exit !(a == 0 && b > 0) }'
 check "events.perturb: no kick at the origin, a kick at the next plateau" "kicks: $kicks" $?
 
+# ---- 2b. faults a fresh user found, each kind pinned ----------------------------------------
+# A run that converges so far that ∇ℒ is exactly 0 must not make the rootfinder fail.
+"$BIN" run --quiet --out "$S/zero-grad" "$REG" init.alpha=1e-3 network.depth=2 \
+  solver.t_max=1e20 >/dev/null 2>"$S/zero-grad.err"
+rc=$?
+last=$(jq -r '.plateaus[-1].kind' "$S/zero-grad/events.json" 2>/dev/null)
+[ "$rc" -eq 0 ] && [ "$last" = minimum ]
+check "a run long past convergence (t_max 1e20) exits 0 and ends on a minimum" \
+      "exit $rc, last kind '$last': $(head -n 1 "$S/zero-grad.err")" $?
+# A run that never leaves the origin reports the origin plateau, never left.
+"$BIN" run --quiet --out "$S/stuck" "$REG" init.alpha=1e-12 network.depth=6 \
+  solver.t_max=1e6 >/dev/null 2>&1
+got=$(jq -r '[.plateaus[] | "\(.kind) \(.rank) \(.t_entry) \(.t_exit)"] | join(";")' \
+      "$S/stuck/events.json" 2>/dev/null)
+[ "$got" = "saddle 0 0 null" ]
+check "a run still at the origin at t_max reports the origin saddle, never left" "records: $got" $?
+# A reused folder keeps no event file of the earlier run; plot refuses a foreign events.json.
+"$BIN" run --quiet --out "$S/reuse" "$FIG1" >/dev/null 2>&1
+cp "$S/reuse/events.json" "$S/foreign.json"
+"$BIN" run --quiet --out "$S/reuse" "$REG" events.enabled=false solver.t_max=100 >/dev/null 2>&1
+left=$(ls "$S/reuse" | grep -c -E '^(events\.json|A_(entry|closest|exit)_[0-9]+\.npy)$')
+[ "$left" -eq 0 ]
+check "a reused folder keeps no events.json or A_*_K.npy of the earlier run" \
+      "$left left: $(ls "$S/reuse" | tr '\n' ' ')" $?
+cp "$S/foreign.json" "$S/reuse/events.json"
+"$BIN" plot "$S/reuse" >/dev/null 2>"$S/foreign.err"
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "another run" "$S/foreign.err" && [ ! -e "$S/reuse/plots" ]
+check "plot refuses an events.json whose plateaus lie past the trajectory" \
+      "exit $rc: $(head -n 1 "$S/foreign.err")" $?
+# Kicks restart CVODE, whose counters restart too: the totals still add up across kicks.
+st=$(jq -r '.solver.stats | "\(.steps) \(.rhs_evals) \(.newton_iters)"' "$S/kick/summary.json" 2>/dev/null)
+set -- $st
+awk -v s="$1" -v r="$2" -v n="$3" 'BEGIN { exit !(s > 0 && r >= s && n >= s) }'
+check "with kicks, gradients and Newton iterations are counted over the whole run" \
+      "steps, rhs_evals, newton_iters: $st" $?
+# Gradient descent with kicks: the kick is not a loss rise, no warning.
+"$BIN" run --out "$S/gd-kick" "$REG" solver.method=gd solver.learning_rate=0.01 \
+  init.alpha=1e-3 events.perturb=0.1 >"$S/gd-kick.out" 2>&1
+! grep -q warning "$S/gd-kick.out"
+check "gradient descent with kicks reports no loss rise" "$(grep warning "$S/gd-kick.out")" $?
+# SIGINT during the --verify rerun ends with 130 (the run itself is kept).
+timeout --preserve-status -s INT 2.5 "$BIN" run --quiet --verify --out "$S/int" "$FIG1" >/dev/null 2>&1
+rc=$?
+[ "$rc" -eq 130 ] && [ -s "$S/int/trajectory.csv" ]
+check "SIGINT during a --verify run exits 130 and keeps the trajectory" "exit $rc" $?
+
 # ---- 3. events off; bad settings refused before writing ----------------------------------
 "$BIN" run --quiet --out "$S/off" "$REG" events.enabled=false >/dev/null 2>&1
 labels=$(awk -F, -v c=8 'NR > 1 { print $c }' "$S/off/trajectory.csv" | sort -u | tr '\n' ' ')

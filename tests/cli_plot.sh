@@ -170,6 +170,12 @@ bad "trajectory.csv with a word for a loss" "$S/text" "$S/text/trajectory.csv:5|
 case_dir ragged
 sed '7 s/,[^,]*$//' "$S/regress/trajectory.csv" >"$S/ragged/trajectory.csv"
 bad "trajectory.csv with a short row" "$S/ragged" "trajectory.csv:7|9 fields, the header has 10"
+case_dir nan-loss
+awk -F, -v OFS=, 'NR == 6 { $2 = "nan" } { print }' "$S/regress/trajectory.csv" >"$S/nan-loss/trajectory.csv"
+bad "trajectory.csv with a NaN loss" "$S/nan-loss" "trajectory.csv:6|'nan' is not a finite number"
+case_dir overlap
+printf '{"plateaus": [{"kind": "saddle", "t_entry": 0, "t_exit": 5}, {"kind": "saddle", "t_entry": 3, "t_exit": 6}]}\n' >"$S/overlap/events.json"
+bad "events.json with overlapping plateaus" "$S/overlap" "events.json|plateaus[1] starts at t = 3"
 case_dir backwards
 awk 'NR == 4 { held = $0; next } { print } NR == 5 { print held }' \
   "$S/regress/trajectory.csv" >"$S/backwards/trajectory.csv"

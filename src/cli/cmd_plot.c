@@ -261,8 +261,8 @@ static int read_trajectory(const char *path, trajectory_info *info)
     for (size_t k = 0; k < ncheck && status == DLN_SUCCESS; k++) {
       double x;
       const char *field = fields[cols[k] - 1];
-      if (parse_number(field, &x) != 0)
-        status = dln_error(DLN_EFORMAT, "%s:%ld: column %d: '%s' is not a number", path,
+      if (parse_number(field, &x) != 0 || !isfinite(x))
+        status = dln_error(DLN_EFORMAT, "%s:%ld: column %d: '%s' is not a finite number", path,
                            lineno, cols[k], field);
       else if (k == 0)
         t = x;
@@ -364,6 +364,25 @@ static int read_events(const char *path, plateau **out, size_t *count)
     *count = 0;
   }
   return status;
+}
+
+/* Plateaus must follow one another without overlap and lie within the trajectory's time
+ * span: an events.json from another run (a stale file in a reused folder) is refused. */
+static int check_events_fit(const char *path, const trajectory_info *info, const plateau *p,
+                            size_t n)
+{
+  double slack = 1e-9 * info->t_last;
+  for (size_t i = 0; i < n; i++) {
+    double end = isnan(p[i].t_exit) ? p[i].t_entry : p[i].t_exit;
+    if (end > info->t_last + slack)
+      return dln_error(DLN_EFORMAT, "%s: plateaus[%zu] reaches t = %.6g, after the trajectory's "
+                       "last time %.6g: the file belongs to another run", path, i, end,
+                       info->t_last);
+    if (i > 0 && (isnan(p[i - 1].t_exit) || p[i].t_entry < p[i - 1].t_exit))
+      return dln_error(DLN_EFORMAT, "%s: plateaus[%zu] starts at t = %.6g, before plateaus[%zu] "
+                       "ends: plateaus must follow one another", path, i, p[i].t_entry, i - 1);
+  }
+  return DLN_SUCCESS;
 }
 
 /* ---- the gnuplot script ------------------------------------------------------------- */
@@ -619,6 +638,7 @@ int dln_cmd_plot(int argc, char **argv)
   }
   int status = read_trajectory(csv, &info);
   if (status == DLN_SUCCESS) status = read_events(events, &plateaus, &nplateaus);
+  if (status == DLN_SUCCESS) status = check_events_fit(events, &info, plateaus, nplateaus);
   if (status != DLN_SUCCESS) {
     fprintf(stderr, "dlnflow plot: %s\n", dln_error_message());
     goto done;

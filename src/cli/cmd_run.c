@@ -4,6 +4,8 @@
  * the disk; then create the run folder, integrate while streaming trajectory.csv, and write
  * A_final.npy and summary.json. Files appear whole (written as .tmp, then renamed). A failed
  * or interrupted integration keeps the rows it had and says why in summary.json. */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <float.h>
 #include <stdio.h>
@@ -288,7 +290,11 @@ static void print_summary(const dln_config *cfg, const dln_setup *setup, const d
          r->loss_initial, r->last.loss);
   if (r->last.test_loss == r->last.test_loss) printf(", test loss %.4g", r->last.test_loss);
   printf(", rank %zu\n", r->last.rank);
-  if (r->stats.loss_increases_beyond_tol > 0)
+  if (r->stats.loss_increases_beyond_tol > 0 && cfg->solver.method == DLN_METHOD_GD)
+    printf("  warning  the loss rose after %ld gradient-descent steps (largest rise %.3g "
+           "relative): lower solver.learning_rate\n",
+           r->stats.loss_increases_beyond_tol, r->stats.max_loss_increase_beyond_tol);
+  else if (r->stats.loss_increases_beyond_tol > 0)
     printf("  warning  the loss rose after %ld accepted steps by more than the tolerances "
            "allow (largest rise %.3g relative): tighten solver.rtol\n",
            r->stats.loss_increases_beyond_tol, r->stats.max_loss_increase_beyond_tol);
@@ -318,6 +324,43 @@ static int check_start(const dln_setup *setup, const dln_flow_options *opt, doub
   if (status == DLN_SUCCESS) status = dln_flow_init(flow, setup->theta0);
   if (status == DLN_SUCCESS) dln_flow_layer_atol(flow, layer_atol);
   dln_flow_free(flow);
+  return status;
+}
+
+/* Returns whether name is one of the event files a run writes: events.json or
+ * A_{entry,closest,exit}_K.npy. */
+static int is_event_file(const char *name)
+{
+  if (strcmp(name, "events.json") == 0) return 1;
+  static const char *const prefixes[] = {"A_entry_", "A_closest_", "A_exit_"};
+  for (size_t i = 0; i < 3; i++) {
+    size_t n = strlen(prefixes[i]);
+    if (strncmp(name, prefixes[i], n) != 0) continue;
+    const char *p = name + n;
+    if (!isdigit((unsigned char)*p)) return 0;
+    while (isdigit((unsigned char)*p)) p++;
+    return strcmp(p, ".npy") == 0;
+  }
+  return 0;
+}
+
+/* Removes an earlier run's event files from the folder: left in place, they would describe
+ * plateaus this run never visited (and `dlnflow plot` would draw them). */
+static int remove_stale_events(const char *dir)
+{
+  DIR *d = opendir(dir);
+  if (!d) return dln_error(DLN_EIO, "%s: cannot read the folder: %s", dir, strerror(errno));
+  struct dirent *e;
+  int status = DLN_SUCCESS;
+  char path[DLN_PATH_MAX + 300];
+  while (status == DLN_SUCCESS && (e = readdir(d)) != NULL) {
+    if (!is_event_file(e->d_name)) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    if (unlink(path) != 0 && errno != ENOENT)
+      status = dln_error(DLN_EIO, "%s: cannot remove an earlier run's file: %s", path,
+                         strerror(errno));
+  }
+  closedir(d);
   return status;
 }
 
@@ -404,6 +447,7 @@ static int integrate_and_write(dln_config *cfg, dln_setup *setup, const run_args
   status = dln_cli_make_dir(cfg->out_dir);
   int lock = -1;
   if (status == DLN_SUCCESS) status = dln_cli_lock_dir(cfg->out_dir, &lock);
+  if (status == DLN_SUCCESS) status = remove_stale_events(cfg->out_dir);
   trajectory_writer w = {.nsv = rows < cols ? rows : cols, .t_max = cfg->solver.t_max,
                          .quiet = a->quiet, .events = events};
   if (w.nsv > MAX_SV_COLUMNS) w.nsv = MAX_SV_COLUMNS;
@@ -480,6 +524,11 @@ static int integrate_and_write(dln_config *cfg, dln_setup *setup, const run_args
   }
   if (r.stop == DLN_STOP_INTERRUPT) {
     fprintf(stderr, "dlnflow run: %s; kept what it had in %s\n", message, cfg->out_dir);
+    return DLN_EXIT_INTERRUPTED;
+  }
+  if (a->verify && dln_cli_interrupted) {
+    fprintf(stderr, "dlnflow run: --verify interrupted by a signal; the run itself completed "
+                    "and is kept in %s\n", cfg->out_dir);
     return DLN_EXIT_INTERRUPTED;
   }
   return DLN_EXIT_OK;
