@@ -1,4 +1,6 @@
-# `dlnflow escape`: bad input exits 2 naming the problem and creates nothing; good runs write
+# `dlnflow escape`: bad input exits 2 naming the problem and creates nothing (an unusable --out,
+# too many runs and alphas whose escape time overflows included); SIGINT exits 130 keeping only
+# the finished runs; good runs write
 # escape.csv, escape.json and the plot, and their numbers obey the escape laws of THEORY.md §4
 # (L = 2: slope 1/s1; L = 3: slope L-2 and t alpha/T_H -> 1; L = 4: the path after escape
 # approaches the width-one path); results do not depend on --jobs.
@@ -25,19 +27,31 @@ trap 'exit 2' HUP INT PIPE TERM
 OUT=$S/out
 first_err() { if [ -s "$S/err" ]; then head -n 1 "$S/err" | cut -c 1-300; else echo "no stderr"; fi; }
 
+# refused WHAT PATTERN DIR ABSENT ARGS...: `escape ARGS --out DIR` (run as $RUNAS) exits 2 with
+# PATTERN (fixed string) on stderr, and ABSENT does not exist afterwards.
+RUNAS=""
+refused() {
+  what=$1
+  pat=$2
+  dir=$3
+  absent=$4
+  shift 4
+  $RUNAS "$BIN" escape "$@" --out "$dir" >"$S/stdout" 2>"$S/err"
+  rc=$?
+  problems=""
+  [ "$rc" -eq 2 ] || problems="exit status $rc, expected 2"
+  grep -F -q -e "$pat" "$S/err" || problems="${problems:+$problems; }stderr lacks '$pat'"
+  [ -e "$absent" ] && problems="${problems:+$problems; }$absent was created"
+  if [ -z "$problems" ]; then pass "$what"; else fail "$what" "$problems; stderr: $(first_err)"; fi
+}
+
 # bad WHAT PATTERN ARGS...: exit status 2, PATTERN (fixed string) on stderr, no $OUT.
 bad() {
   what=$1
   pat=$2
   shift 2
   rm -rf "$OUT"
-  "$BIN" escape "$@" --out "$OUT" >"$S/stdout" 2>"$S/err"
-  rc=$?
-  problems=""
-  [ "$rc" -eq 2 ] || problems="exit status $rc, expected 2"
-  grep -F -q -e "$pat" "$S/err" || problems="${problems:+$problems; }stderr lacks '$pat'"
-  [ -e "$OUT" ] && problems="${problems:+$problems; }output folder was created"
-  if [ -z "$problems" ]; then pass "$what"; else fail "$what" "$problems; stderr: $(first_err)"; fi
+  refused "$what" "$pat" "$OUT" "$OUT" "$@"
 }
 
 # ---- 1. bad input ---------------------------------------------------------------------------
@@ -56,6 +70,79 @@ bad "missing config" "no-such.ini" "$S/no-such.ini" --alphas 1e-2:1e-4:3
 bad "depth 1 has no saddle" "escape needs depth >= 2" "$CFG" --alphas 1e-2:1e-4:3 network.depth=1
 bad "--jobs 0" "--jobs '0'" "$CFG" --alphas 1e-2:1e-4:3 --jobs 0
 bad "unknown option" "unknown option '--fast'" "$CFG" --alphas 1e-2:1e-4:3 --fast
+bad "--alphas COUNT above the limit" "COUNT 1000000000 is above the limit of 100000 runs" \
+    "$L4" --alphas 1e-1:1e-3:1000000000
+bad "COUNT x --seeds above the limit" "makes 200000 runs, above the limit of 100000" \
+    "$L4" --alphas 1e-1:1e-3:1000 --seeds 200
+bad "an alpha whose escape time overflows" "alpha = 1e-160 (init.seed = 1) has a predicted \
+escape time of inf" "$L4" --alphas 1e-1:1e-160:3
+grep -q "t_max = 100 times it is beyond 1e+300; alpha >= [0-9.e-]* keeps it within range" "$S/err"
+check "the overflow names the smallest alpha within range" "$(first_err)" $?
+
+# ---- 1b. the output folder is checked before any run ----------------------------------------
+
+printf 'keep\n' >"$S/afile"
+refused "--out an existing file" "output folder '$S/afile': '$S/afile' exists and is not a folder" \
+        "$S/afile" "$S/escape.csv" "$L4" --alphas 1e-2:1e-4:3
+refused "--out below an existing file" "'$S/afile' exists and is not a folder" \
+        "$S/afile/sub" "$S/afile/sub" "$L4" --alphas 1e-2:1e-4:3
+[ "$(cat "$S/afile")" = keep ]
+check "the file named by --out is left as it was" "$(cat "$S/afile" | head -c 100)" $?
+# An unwritable parent: root writes anywhere, so as root the check runs as nobody (setpriv).
+mkdir -p "$S/locked" && chmod 555 "$S/locked"
+if ! mkdir "$S/locked/probe" 2>/dev/null; then
+  RUNAS=""
+elif rmdir "$S/locked/probe" && chmod 755 "$S" && command -v setpriv >/dev/null &&
+     setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$BIN" -a -r "$L4" 2>/dev/null; then
+  RUNAS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+else
+  RUNAS=skip
+fi
+if [ "$RUNAS" = skip ]; then
+  echo "SKIP: --out under an unwritable folder (root, and setpriv cannot run dlnflow as nobody)"
+else
+  refused "--out under an unwritable folder" "cannot write in '$S/locked': Permission denied" \
+          "$S/locked/sub/run" "$S/locked/sub" "$L4" --alphas 1e-2:1e-4:3
+fi
+RUNAS=""
+
+# ---- 1c. failed runs: one line each, the alpha named once; beyond 10 only a count -------------
+
+"$BIN" escape "$CFG" --alphas 1e-2:1e-4:12 solver.steps=3 --out "$S/steps" -q 2>"$S/err"
+rc=$?
+lines=$(wc -l <"$S/err")
+twice=$(grep -c "alpha = .*alpha = " "$S/err")
+grep -q "and 2 more runs failed" "$S/err"
+more=$?
+check "failed runs exit 1 with 10 named (alpha once each) and 2 counted" \
+      "exit $rc, $lines lines, $twice naming alpha twice; stderr: $(first_err)" \
+      $([ "$rc" -eq 1 ] && [ "$lines" -eq 11 ] && [ "$twice" -eq 0 ] && [ "$more" -eq 0 ]; echo $?)
+
+# ---- 1d. SIGINT: no new runs, one line, only finished rows kept -------------------------------
+
+# 100000 runs on one thread take minutes, so the signal at 1 s comes mid-sweep on any machine
+# (or, on a very slow one, before the first run: then nothing may be written).
+timeout --preserve-status -s INT 1 "$BIN" escape "$L4" --alphas 1e-1:1e-9:100000 --jobs 1 \
+        --out "$S/int" -q >"$S/stdout" 2>"$S/err"
+rc=$?
+lines=$(wc -l <"$S/err")
+grep -E -q "^dlnflow escape: interrupted (after [0-9]+ of 100000 runs|before the first run)" "$S/err"
+said=$?
+check "SIGINT exits 130 with one 'interrupted after N of M runs' line" \
+      "exit $rc, $lines stderr lines: $(first_err)" \
+      $([ "$rc" -eq 130 ] && [ "$lines" -le 2 ] && [ "$said" -eq 0 ]; echo $?)
+if [ -e "$S/int/escape.csv" ]; then
+  rows=$(awk 'END { print NR - 1 }' "$S/int/escape.csv")
+  unfinished=$(awk -F, 'NR > 1 && ($14 != 1 || $3 == "")' "$S/int/escape.csv" | wc -l)
+  meta=$(jq -r '"\(.status) \(.runs_finished) \(.runs_planned)"' "$S/int/escape.json" 2>/dev/null)
+  check "an interrupted escape.csv has only the finished rows; status interrupted" \
+        "$rows rows, $unfinished unfinished, json: $meta" \
+        $([ "$rows" -ge 1 ] && [ "$rows" -lt 100000 ] && [ "$unfinished" -eq 0 ] &&
+          [ "$meta" = "interrupted $rows 100000" ]; echo $?)
+else
+  [ ! -e "$S/int" ] && grep -q "nothing written" "$S/err"
+  check "interrupted before any run finished: nothing written" "$(first_err)" $?
+fi
 
 # ---- 2. L = 2: t = a log(1/alpha) + b with a = 1/s1 ------------------------------------------
 

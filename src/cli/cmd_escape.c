@@ -8,8 +8,9 @@
  *   3. run every (seed, α) from α θ0 to ||θ|| = r on --jobs threads, each with its own problem;
  *   4. fit the laws and write DIR/escape.csv, escape.json, escape.gp and (gnuplot) escape.png,
  *      escape.svg; print a table with theory beside measurement.
- * Nothing is created before phase 4, so bad input leaves no folder behind. Results are stored by
- * task index, so they do not depend on --jobs. */
+ * Phase 1 also checks that the output folder can be made, so bad input leaves no folder behind:
+ * nothing is created before phase 4. A SIGINT stops new runs; phase 4 then keeps the finished
+ * ones. Results are stored by task index, so they do not depend on --jobs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,8 +32,14 @@
 
 /* Default radius: this fraction of the norm of the rank-one critical point the escape heads for. */
 #define RADIUS_SADDLE_FRACTION 0.5
-/* Each run's t_max: this many times its predicted escape time. */
+/* Each run's t_max: this many times its predicted escape time, refused above T_MAX_LIMIT
+ * (an alpha so small that its escape time leaves the range of a double). */
 #define T_MAX_FACTOR 100.0
+#define T_MAX_LIMIT 1e300
+/* Most runs (COUNT x --seeds) one sweep may ask for: each keeps a record of about 700 bytes. */
+#define RUNS_MAX 100000
+/* Failed runs named on stderr; the rest are counted (escape.csv has them all). */
+#define FAILURES_SHOWN 10
 /* T_H: the flow of H is integrated to R = ||θ0|| BLOWUP_TAIL^(-1/(L-2)), where the time left to
  * blow-up (added analytically) is about BLOWUP_TAIL of T_H. Further out, at L = 5, CVODE's
  * first step past R/2 already overshot the blow-up and failed. */
@@ -67,7 +75,8 @@ typedef struct escape_task {
   double t_predicted;
   dln_escape_result result;
   double path_distance;   /* NaN without --path */
-  int status;             /* DLN_SUCCESS or the failure */
+  int done;               /* ran to its end, no interrupt arrived before it returned */
+  int status;             /* DLN_SUCCESS or the failure (meaningful when done) */
   char message[512];
 } escape_task;
 
@@ -156,6 +165,11 @@ static int parse_alphas(const char *text, escape_args *a)
             text);
     return DLN_EXIT_USAGE;
   }
+  if (a->count > RUNS_MAX) {
+    fprintf(stderr, "dlnflow escape: --alphas '%s': COUNT %zu is above the limit of %d runs\n",
+            text, a->count, RUNS_MAX);
+    return DLN_EXIT_USAGE;
+  }
   return 0;
 }
 
@@ -221,6 +235,11 @@ static int parse_args(int argc, char **argv, escape_args *a)
     escape_usage(stderr);
     return DLN_EXIT_USAGE;
   }
+  if (a->count * a->seeds > RUNS_MAX) {
+    fprintf(stderr, "dlnflow escape: --seeds %zu with %zu alphas makes %zu runs, above the limit "
+            "of %d\n", a->seeds, a->count, a->count * a->seeds, RUNS_MAX);
+    return DLN_EXIT_USAGE;
+  }
   return 0;
 }
 
@@ -236,6 +255,41 @@ static void choose_folder(const escape_args *a, dln_config *cfg)
   char *dot = strrchr(stem, '.');
   if (dot && dot != stem) *dot = '\0';
   snprintf(cfg->out_dir, sizeof cfg->out_dir, "runs/%s-escape", stem);
+}
+
+/* Checks that the run folder can be written before anything runs: an existing dir must be a
+ * folder we may write in, else its nearest existing parent must be (phase 4 makes the rest, like
+ * mkdir -p). Returns 0, or DLN_EXIT_USAGE after naming the path and the problem. */
+static int check_folder(const char *dir)
+{
+  char path[DLN_PATH_MAX];
+  snprintf(path, sizeof path, "%s", dir);
+  struct stat st;
+  for (;;) {
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/') path[--len] = '\0';
+    if (stat(path, &st) == 0) break;
+    char *slash = strrchr(path, '/');
+    int top = slash == NULL ? strcmp(path, ".") == 0 : slash == path && path[1] == '\0';
+    if ((errno != ENOENT && errno != ENOTDIR) || top) {
+      fprintf(stderr, "dlnflow escape: output folder '%s': cannot use '%s': %s\n", dir, path,
+              strerror(errno));
+      return DLN_EXIT_USAGE;
+    }
+    if (!slash) snprintf(path, sizeof path, ".");
+    else slash[slash == path ? 1 : 0] = '\0';
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "dlnflow escape: output folder '%s': '%s' exists and is not a folder\n", dir,
+            path);
+    return DLN_EXIT_USAGE;
+  }
+  if (access(path, W_OK | X_OK) != 0) {
+    fprintf(stderr, "dlnflow escape: output folder '%s': cannot write in '%s': %s\n", dir, path,
+            strerror(errno));
+    return DLN_EXIT_USAGE;
+  }
+  return 0;
 }
 
 /* Returns the predicted escape time of a run from α θ0 of seed s (NaN when unknown). */
@@ -255,6 +309,36 @@ static double optimal_time(const escape_job *job, double d)
   double s = dln_escape_speed(job->depth, job->origin.s1), L = (double)job->depth;
   if (job->depth == 2) return log(job->radius / d) / s;
   return (pow(d, -(L - 2.0)) - pow(job->radius, -(L - 2.0))) / ((L - 2.0) * s);
+}
+
+/* Returns the t_max of task t: T_MAX_FACTOR times its prediction, or without one the
+ * optimal direction's time from ||α θ0||. */
+static double task_t_max(const escape_job *job, const escape_task *t)
+{
+  const seed_info *s = &job->seeds[t->seed_index];
+  double scale = isfinite(t->t_predicted) ? t->t_predicted : optimal_time(job, t->alpha * s->norm);
+  return T_MAX_FACTOR * scale;
+}
+
+/* Refuses an α whose t_max is not finite or above T_MAX_LIMIT, naming (L > 2) the smallest α
+ * within it: T_MAX_FACTOR α^-(L-2) T_H <= T_MAX_LIMIT. (The solver may fail well above it.) */
+static int check_time_range(const escape_job *job)
+{
+  for (size_t i = 0; i < job->ntasks; i++) {
+    const escape_task *t = &job->tasks[i];
+    double t_max = task_t_max(job, t);
+    if (isfinite(t_max) && t_max <= T_MAX_LIMIT) continue;
+    const seed_info *s = &job->seeds[t->seed_index];
+    char usable[96] = "";
+    if (job->depth > 2 && s->blowup.T > 0.0)
+      snprintf(usable, sizeof usable, "; alpha >= %.3g keeps it within range",
+               1.01 * exp((log(T_MAX_FACTOR * s->blowup.T) - log(T_MAX_LIMIT)) /
+                          (double)(job->depth - 2)));
+    return dln_error(DLN_EINVAL, "--alphas: alpha = %g (init.seed = %lu) has a predicted escape "
+                     "time of %g, and t_max = %g times it is beyond %g%s", t->alpha, s->seed,
+                     t->t_predicted, T_MAX_FACTOR, T_MAX_LIMIT, usable);
+  }
+  return DLN_SUCCESS;
 }
 
 /* Draws θ0 for each seed and makes its prediction. */
@@ -387,13 +471,11 @@ static int run_task(escape_job *job, dln_problem *p, double *theta, double *A, e
   for (size_t i = 0; i < job->P; i++) theta[i] = t->alpha * s->theta0[i];
   dln_flow_options opt = job->cfg->solver;
   opt.interrupt = &dln_cli_interrupted;
-  double scale = isfinite(t->t_predicted) ? t->t_predicted : optimal_time(job, t->alpha * s->norm);
-  opt.t_max = T_MAX_FACTOR * scale;
+  opt.t_max = task_t_max(job, t);
   int status = dln_escape_run(p, theta, job->radius, &opt, &job->origin, theta, &t->result);
   if (status == DLN_SUCCESS && !t->result.reached)
-    status = dln_error(DLN_ESOLVER, "alpha = %g, init.seed = %lu: ||theta|| did not reach %g "
-                       "by t = %g (%s)", t->alpha, s->seed, job->radius, opt.t_max,
-                       dln_cli_interrupted ? "interrupted" : "100 times the prediction");
+    status = dln_error(DLN_ESOLVER, "||theta|| did not reach %g by t = %g (%g times the "
+                       "prediction)", job->radius, opt.t_max, T_MAX_FACTOR);
   if (status == DLN_SUCCESS && job->args->path) {
     status = dln_escape_follow(p, theta, &opt, job->taus, PATH_SAMPLES, A);
     if (status == DLN_SUCCESS) t->path_distance = path_distance(job, A);
@@ -411,7 +493,8 @@ static void *work(void *data)
 {
   worker *w = data;
   escape_job *job = w->job;
-  for (;;) {
+  /* After an interrupt no run starts, and the ones it cut short are not done. */
+  while (!dln_cli_interrupted) {
     pthread_mutex_lock(&job->lock);
     size_t i = job->next++;
     pthread_mutex_unlock(&job->lock);
@@ -420,6 +503,8 @@ static void *work(void *data)
     t->status = run_task(job, w->setup.problem, w->theta, w->A, t);
     if (t->status != DLN_SUCCESS)
       snprintf(t->message, sizeof t->message, "%s", dln_error_message());
+    t->done = !dln_cli_interrupted;
+    if (!t->done) t->path_distance = NAN;
   }
   return NULL;
 }
@@ -460,6 +545,9 @@ static int run_tasks(escape_job *job, int jobs)
 
 /* ---- phase 4: fits and outputs ------------------------------------------------------ */
 
+/* Returns whether task t ran to its end and escaped. */
+static int escaped(const escape_task *t) { return t->done && t->status == DLN_SUCCESS; }
+
 /* The fitted laws of one seed. */
 typedef struct seed_fits {
   dln_escape_fit all;       /* L = 2: t against log(1/α); L > 2: log t against log(1/α) */
@@ -479,7 +567,7 @@ static seed_fits fit_seed(const escape_job *job, size_t k)
   const escape_task *row = job->tasks + k * n;
   double alpha_min = job->alphas[n - 1];
   for (size_t i = 0; x && y && xd && yd && i < n; i++) {
-    if (row[i].status != DLN_SUCCESS) continue;
+    if (!escaped(&row[i])) continue;
     double lx = log(1.0 / row[i].alpha), t = row[i].result.t;
     x[m] = lx;
     y[m++] = job->depth == 2 ? t : log(t);
@@ -491,8 +579,8 @@ static seed_fits fit_seed(const escape_job *job, size_t k)
   f.ok = m >= 2 && dln_escape_fit_line(x, y, m, &f.all) == DLN_SUCCESS;
   if (md >= 2) dln_escape_fit_line(xd, yd, md, &f.decade);
   const escape_task *last = &row[n - 1];
-  f.ratio_smallest = last->status == DLN_SUCCESS ? last->result.t / last->t_predicted : NAN;
-  f.aligned_smallest = last->status == DLN_SUCCESS ? last->result.alignment : NAN;
+  f.ratio_smallest = escaped(last) ? last->result.t / last->t_predicted : NAN;
+  f.aligned_smallest = escaped(last) ? last->result.alignment : NAN;
   free(x);
   free(y);
   free(xd);
@@ -540,6 +628,7 @@ static int write_csv(const escape_job *job, const char *path)
   for (size_t i = 0; i < job->ntasks; i++) {
     const escape_task *t = &job->tasks[i];
     const dln_escape_result *r = &t->result;
+    if (!t->done) continue; /* never ran, or cut short by an interrupt */
     int ok = t->status == DLN_SUCCESS;
     fprintf(f.fp, "%lu,%s,%s,%s,%s,%s,%s,%s,%s,%ld,%ld,%ld,%ld,%d\n",
             job->seeds[t->seed_index].seed, dln_format_double(b[0], 40, t->alpha, 0),
@@ -556,7 +645,7 @@ static int write_csv(const escape_job *job, const char *path)
 }
 
 static int write_json(const escape_job *job, const char *path, const seed_fits *fits,
-                      const char *state)
+                      const char *state, size_t finished)
 {
   const dln_escape_origin *o = &job->origin;
   size_t n = job->args->count, K = job->args->seeds;
@@ -577,6 +666,8 @@ static int write_json(const escape_job *job, const char *path, const seed_fits *
       job->depth == 2 ? 1.0 / o->s1 : (double)(job->depth - 2), "alphas", alphas, "seeds", seeds,
       "aligned_fraction", (double)aligned / (double)K);
   if (!root) return dln_error(DLN_ENOMEM, "cannot build escape.json");
+  json_object_set_new(root, "runs_planned", json_integer((json_int_t)job->ntasks));
+  json_object_set_new(root, "runs_finished", json_integer((json_int_t)finished));
   json_object_set_new(root, "ratio_smallest_alpha", real_or_null(fits[0].ratio_smallest));
   json_object_set_new(root, "fit_smallest_decade", fit_json(&fits[0].decade));
   if (job->depth > 2) json_object_set_new(root, "T_H", json_real(job->seeds[0].blowup.T));
@@ -669,6 +760,7 @@ static void print_table(const escape_job *job, const seed_fits *fits)
            "steps", job->args->path ? " path_dist" : "");
     for (size_t i = 0; i < n; i++) {
       const escape_task *t = &job->tasks[k * n + i];
+      if (!t->done) continue;
       if (t->status != DLN_SUCCESS) {
         printf("  %-10.4g failed: %s\n", t->alpha, t->message);
         continue;
@@ -706,14 +798,15 @@ static void print_table(const escape_job *job, const seed_fits *fits)
            job->tasks[n - 1].path_distance, job->alphas[n - 1]);
 }
 
-static int write_outputs(escape_job *job, int *failed)
+/* Writes the files of the finished runs (all of them unless interrupted), `failed` of which did
+ * not escape, and prints the table. */
+static int write_outputs(escape_job *job, size_t finished, size_t failed)
 {
   size_t K = job->args->seeds;
   seed_fits *fits = calloc(K, sizeof *fits);
   if (!fits) return dln_error(DLN_ENOMEM, "out of memory");
-  *failed = 0;
-  for (size_t i = 0; i < job->ntasks; i++) *failed += job->tasks[i].status != DLN_SUCCESS;
   for (size_t k = 0; k < K; k++) fits[k] = fit_seed(job, k);
+  const char *state = finished < job->ntasks ? "interrupted" : failed ? "failed" : "completed";
   int lock = -1;
   int status = dln_cli_make_dir(job->cfg->out_dir);
   if (status == DLN_SUCCESS) status = dln_cli_lock_dir(job->cfg->out_dir, &lock);
@@ -724,7 +817,7 @@ static int write_outputs(escape_job *job, int *failed)
   }
   if (status == DLN_SUCCESS) {
     snprintf(path, sizeof path, "%s/escape.json", job->cfg->out_dir);
-    status = write_json(job, path, fits, *failed ? "failed" : "completed");
+    status = write_json(job, path, fits, state, finished);
   }
   if (status == DLN_SUCCESS && draw_plot(job) != 0)
     fprintf(stderr, "dlnflow escape: warning: gnuplot could not draw escape.png/escape.svg "
@@ -749,6 +842,23 @@ static void release_job(escape_job *job)
   free(job->taus);
   free(job->A_ref);
   dln_escape_origin_release(&job->origin);
+}
+
+/* Names the first FAILURES_SHOWN finished runs that did not escape on stderr, and counts the
+ * rest. */
+static void report_failures(const escape_job *job, size_t failed)
+{
+  size_t shown = 0;
+  for (size_t i = 0; i < job->ntasks && shown < FAILURES_SHOWN; i++) {
+    const escape_task *t = &job->tasks[i];
+    if (!t->done || t->status == DLN_SUCCESS) continue;
+    fprintf(stderr, "dlnflow escape: alpha = %g, init.seed = %lu: %s\n", t->alpha,
+            job->seeds[t->seed_index].seed, t->message);
+    shown++;
+  }
+  if (failed > shown)
+    fprintf(stderr, "dlnflow escape: and %zu more runs failed (escape.csv has them, reached = 0)\n",
+            failed - shown);
 }
 
 /* Phases 1-2; returns a library status with its message. */
@@ -780,7 +890,6 @@ static int prepare(escape_job *job, dln_setup *setup)
   for (size_t i = 0; i < a->count; i++)
     job->alphas[i] = i + 1 == a->count ? a->alpha_min : a->alpha_max * exp(ratio * (double)i);
   status = prepare_seeds(job, setup);
-  if (status == DLN_SUCCESS && a->path) status = prepare_path(job);
   for (size_t i = 0; status == DLN_SUCCESS && i < job->ntasks; i++) {
     escape_task *t = &job->tasks[i];
     t->seed_index = i / a->count;
@@ -789,6 +898,8 @@ static int prepare(escape_job *job, dln_setup *setup)
     t->t_predicted = predicted_time(job, &job->seeds[t->seed_index], t->alpha);
     t->path_distance = NAN;
   }
+  if (status == DLN_SUCCESS) status = check_time_range(job);
+  if (status == DLN_SUCCESS && a->path) status = prepare_path(job);
   return status;
 }
 
@@ -816,7 +927,13 @@ int dln_cmd_escape(int argc, char **argv)
   if (job.cfg->solver.precondition == DLN_PRECOND_AUTO)
     job.cfg->solver.precondition = DLN_PRECOND_NONE;
   dln_cli_catch_interrupts();
+  if (check_folder(job.cfg->out_dir) != 0) goto done;
   int status = prepare(&job, &setup);
+  if (status != DLN_SUCCESS && dln_cli_interrupted) {
+    fprintf(stderr, "dlnflow escape: interrupted before the first run; nothing written\n");
+    code = DLN_EXIT_INTERRUPTED;
+    goto done;
+  }
   if (status != DLN_SUCCESS) {
     dln_cli_report(a.config, status);
     code = status == DLN_EINVAL || status == DLN_EDIM || status == DLN_EIO ||
@@ -833,15 +950,26 @@ int dln_cmd_escape(int argc, char **argv)
     dln_cli_report("workers", DLN_ENOMEM);
     goto done;
   }
-  int failed = 0;
-  status = write_outputs(&job, &failed);
+  size_t finished = 0, failed = 0;
+  for (size_t i = 0; i < job.ntasks; i++) {
+    finished += job.tasks[i].done;
+    failed += job.tasks[i].done && job.tasks[i].status != DLN_SUCCESS;
+  }
+  if (finished == 0 && dln_cli_interrupted) {
+    fprintf(stderr, "dlnflow escape: interrupted after 0 of %zu runs; nothing written\n",
+            job.ntasks);
+    code = DLN_EXIT_INTERRUPTED;
+    goto done;
+  }
+  status = write_outputs(&job, finished, failed);
   if (status != DLN_SUCCESS) {
     dln_cli_report("writing results", status);
     goto done;
   }
-  for (size_t i = 0; i < job.ntasks; i++)
-    if (job.tasks[i].status != DLN_SUCCESS)
-      fprintf(stderr, "dlnflow escape: alpha = %g: %s\n", job.tasks[i].alpha, job.tasks[i].message);
+  report_failures(&job, failed);
+  if (finished < job.ntasks)
+    fprintf(stderr, "dlnflow escape: interrupted after %zu of %zu runs; kept them in %s\n",
+            finished, job.ntasks, job.cfg->out_dir);
   code = dln_cli_interrupted ? DLN_EXIT_INTERRUPTED : failed ? DLN_EXIT_FAILED : DLN_EXIT_OK;
 done:
   release_job(&job);
