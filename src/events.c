@@ -29,7 +29,7 @@
  * along the degenerate directions of L > 2 saddles needs a few dozen). */
 #define NEWTON_ITERATIONS 60
 
-enum { WATCH_PLATEAU = 0, WATCH_TURNING = 1, WATCH_COUNT = 2 };
+enum { WATCH_PLATEAU = 0, WATCH_TURNING = 1, WATCH_CONVERGED = 2, WATCH_COUNT = 3 };
 
 struct dln_events {
   dln_problem *problem;   /* not owned */
@@ -52,8 +52,8 @@ struct dln_events {
   double t_best, g_best, J_best;
   double peak_before;     /* largest ||∇ℒ|| from the last exit to this entry */
   double peak_since_exit, t_peak; /* largest ||∇ℒ|| since the last exit, and when */
-  double t_last_exit;     /* labels are settled up to here while outside a plateau */
   int finished;
+  int converged;          /* the excess loss fell to round-off; the run was stopped there */
   dln_plateau *records;
   size_t count, capacity, discarded, entries;
 };
@@ -70,6 +70,7 @@ void dln_events_options_default(dln_events_options *o)
   o->perturb = 0.0;
   o->perturb_seed = 1;
   o->refine_max = 500;
+  o->stop_converged = 1;
   dln_describe_options_default(&o->describe);
 }
 
@@ -156,12 +157,18 @@ static int gradient_norm(dln_events *ev, const double *theta, double *loss, doub
   return status;
 }
 
+/* The excess loss below which it is round-off. */
+static double excess_noise(const dln_events *ev)
+{
+  return EXCESS_NOISE_ULPS * DBL_EPSILON * fabs(ev->loss_initial);
+}
+
 /* J = t ||∇ℒ||² / (ℒ - ℒ_inf), clamped; 0 once the excess loss is down to round-off, where
  * both it and ||∇ℒ|| are noise. */
 static double indicator(const dln_events *ev, double t, double loss, double grad_norm)
 {
   double excess = loss - ev->loss_floor;
-  if (excess <= EXCESS_NOISE_ULPS * DBL_EPSILON * fabs(ev->loss_initial)) return INDICATOR_MIN;
+  if (excess <= excess_noise(ev)) return INDICATOR_MIN;
   double J = t * grad_norm * grad_norm / excess;
   return fmin(fmax(J, INDICATOR_MIN), INDICATOR_MAX);
 }
@@ -179,6 +186,8 @@ static int watched(double t, const double *theta, double *g, void *data)
   /* Where the turning function is undefined (∇ℒ exactly 0 at a converged state) or exactly
    * 0, it reads "settling" (+1): a function that stays 0 makes CVODE fail with "root found at
    * and very near t". */
+  /* Falls through 0 when the excess loss reaches round-off: the run has converged. */
+  g[WATCH_CONVERGED] = log(fmax(loss - ev->loss_floor, DBL_MIN) / fmax(excess_noise(ev), DBL_MIN));
   g[WATCH_TURNING] = 1.0;
   if (norm > 0.0) {
     status = dln_problem_hvp(ev->problem, theta, ev->grad, ev->hv);
@@ -341,17 +350,28 @@ static int handle(double t, double *theta, const int *crossed, void *data)
   if (crossed[WATCH_TURNING] < 0 && ev->in_plateau) offer_candidate(ev, t, theta, loss, g);
   if (crossed[WATCH_TURNING] > 0 && !ev->in_plateau && g > ev->peak_since_exit)
     note_peak(ev, t, g);
-  if (crossed[WATCH_PLATEAU] <= 0) return DLN_EVENT_CONTINUE;
+  int converged = crossed[WATCH_CONVERGED] < 0 && ev->opt.stop_converged;
+  if (crossed[WATCH_PLATEAU] <= 0) {
+    ev->converged = converged;
+    return converged ? DLN_EVENT_STOP : DLN_EVENT_CONTINUE;
+  }
   if (ev->in_plateau) {
     double *A_exit = copy_product(ev);
     if (!A_exit) return -dln_error(DLN_ENOMEM, "events: out of memory");
+    size_t kept = ev->count;
     status = close_plateau(ev, t, fmax(ev->peak_before, g), A_exit);
     if (status != DLN_SUCCESS) return -status;
-    note_peak(ev, t, g);
-    ev->t_last_exit = t;
-    return DLN_EVENT_CONTINUE;
+    /* After a kept plateau the peaks start again; a discarded one leaves no mark (a slow
+     * stretch of the final descent must not move the minimum's entry). */
+    if (ev->count > kept || g > ev->peak_since_exit) note_peak(ev, t, g);
+    ev->converged = converged;
+    return converged ? DLN_EVENT_STOP : DLN_EVENT_CONTINUE;
   }
   open_plateau(ev, t, g);
+  if (converged) {
+    ev->converged = 1;
+    return DLN_EVENT_STOP;
+  }
   if (ev->opt.perturb > 0.0) {
     kick(ev, theta);
     return DLN_EVENT_RESTART;
@@ -376,8 +396,9 @@ int dln_events_start(dln_events *ev, const double *theta0)
   }
   ev->count = ev->discarded = ev->entries = 0;
   ev->finished = 0;
+  ev->converged = 0;
   ev->peak_since_exit = 0.0;
-  ev->t_peak = ev->t_last_exit = 0.0;
+  ev->t_peak = 0.0;
   gsl_rng_set(ev->rng, ev->opt.perturb_seed);
   double loss, g;
   int status = gradient_norm(ev, theta0, &loss, &g);
@@ -432,16 +453,14 @@ const dln_plateau *dln_events_get(const dln_events *ev, size_t i)
   return i < ev->count ? &ev->records[i] : NULL;
 }
 size_t dln_events_discarded(const dln_events *ev) { return ev->discarded; }
+int dln_events_converged(const dln_events *ev) { return ev->converged; }
 double dln_events_loss_floor(const dln_events *ev) { return ev->loss_floor; }
 
 int dln_events_label(const dln_events *ev, double t, long *index)
 {
   *index = -1;
-  if (!ev->finished) {
-    /* An open plateau that turns out a minimum starts at the last peak, before its entry. */
-    if (ev->in_plateau && !(t < ev->t_peak)) return 0;
-    if (!ev->in_plateau && t > ev->t_last_exit) return 0;
-  }
+  /* A minimum, found later, starts at the last peak of ||∇ℒ||: times from there on wait. */
+  if (!ev->finished && !(t < ev->t_peak)) return 0;
   for (size_t i = 0; i < ev->count; i++) {
     const dln_plateau *r = &ev->records[i];
     if (t >= r->t_entry && (isnan(r->t_exit) || t <= r->t_exit)) {

@@ -140,6 +140,7 @@ const char *dln_stop_name(dln_stop why)
   case DLN_STOP_MAX_STEPS: return "max_steps";
   case DLN_STOP_INTERRUPT: return "interrupted";
   case DLN_STOP_EVENT: return "event";
+  case DLN_STOP_CONVERGED: return "converged";
   }
   return "unknown";
 }

@@ -71,6 +71,25 @@ static int measure(dln_problem *p, measure_work *w, double t, const double *thet
   return dln_problem_test_loss(p, theta, &s->test_loss);
 }
 
+/* Measures (t, θ), records it as the run's last sample and hands it to fn. */
+static int hand_over(dln_problem *p, measure_work *w, double t, const double *theta,
+                     double rank_tol, dln_sample_fn fn, void *data, dln_run_result *result)
+{
+  dln_sample s;
+  int status = measure(p, w, t, theta, rank_tol, &s);
+  if (status != DLN_SUCCESS) return status;
+  if (result->samples == 0) result->loss_initial = s.loss;
+  result->samples++;
+  result->last = s;
+  size_t keep = s.nsv < 64 ? s.nsv : 64;
+  memcpy(result->sv_last, s.sv, keep * sizeof *s.sv);
+  result->last.sv = result->sv_last;
+  result->last.nsv = keep;
+  result->last.theta = NULL;
+  if (result->theta_last) memcpy(result->theta_last, theta, dln_problem_nparams(p) * sizeof *theta);
+  return fn(&s, data);
+}
+
 static double cpu_now(void)
 {
   struct timespec ts;
@@ -107,8 +126,8 @@ int dln_run_trajectory(dln_problem *p, const double *theta0, const dln_flow_opti
   if (status == DLN_SUCCESS && events) status = dln_events_start(events, theta0);
   if (status == DLN_SUCCESS) status = dln_flow_init(flow, theta0);
 
-  dln_sample s;
-  for (size_t i = 0; status == DLN_SUCCESS && i < ntimes; i++) {
+  size_t i = 0;
+  for (; status == DLN_SUCCESS && i < ntimes; i++) {
     dln_stop why = DLN_STOP_NONE;
     if (times[i] > 0.0) status = dln_flow_advance(flow, times[i], &why);
     if (status != DLN_SUCCESS) break;
@@ -119,20 +138,20 @@ int dln_run_trajectory(dln_problem *p, const double *theta0, const dln_flow_opti
       if (why != DLN_STOP_NONE) break;
       continue;
     }
-    status = measure(p, &w, dln_flow_time(flow), dln_flow_state(flow), rank_tol, &s);
-    if (status != DLN_SUCCESS) break;
-    if (result->samples == 0) result->loss_initial = s.loss;
-    result->samples++;
-    result->last = s;
-    size_t keep = s.nsv < 64 ? s.nsv : 64;
-    memcpy(result->sv_last, s.sv, keep * sizeof *s.sv);
-    result->last.sv = result->sv_last;
-    result->last.nsv = keep;
-    result->last.theta = NULL;
-    if (result->theta_last) memcpy(result->theta_last, s.theta, dln_problem_nparams(p) * sizeof *s.theta);
-    status = fn(&s, data);
+    status = hand_over(p, &w, dln_flow_time(flow), dln_flow_state(flow), rank_tol, fn, data,
+                       result);
     result->stop = why;
     if (why != DLN_STOP_NONE) break;
+  }
+  /* Converged to round-off (events): the exact flow moves no further than the loss can
+   * resolve, so the remaining output times get the final state, without integrating the
+   * noise, which only fails CVODE's corrector after enough steps. */
+  if (status == DLN_SUCCESS && result->stop == DLN_STOP_EVENT && events &&
+      dln_events_converged(events)) {
+    result->stop = DLN_STOP_CONVERGED;
+    for (i++; status == DLN_SUCCESS && i < ntimes; i++)
+      if (times[i] > result->last.t)
+        status = hand_over(p, &w, times[i], dln_flow_state(flow), rank_tol, fn, data, result);
   }
   /* The events end at the flow's last good state, also after a failure. */
   if (events && flow && result->samples > 0) {

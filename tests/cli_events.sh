@@ -88,6 +88,19 @@ last=$(jq -r '.plateaus[-1].kind' "$S/zero-grad/events.json" 2>/dev/null)
 [ "$rc" -eq 0 ] && [ "$last" = minimum ]
 check "a run long past convergence (t_max 1e20) exits 0 and ends on a minimum" \
       "exit $rc, last kind '$last': $(head -n 1 "$S/zero-grad.err")" $?
+# Past convergence the integration stops and later rows repeat the state; the minimum's entry
+# is the same as in the default-length run.
+"$BIN" run --quiet --out "$S/long" "$FIG1" solver.t_max=1e12 >/dev/null 2>"$S/long.err"
+rc=$?
+why=$(jq -r '.result.stop_reason' "$S/long/summary.json" 2>/dev/null)
+e_long=$(jq -r '.plateaus[-1].t_entry' "$S/long/events.json" 2>/dev/null)
+e_short=$(jq -r '.plateaus[-1].t_entry' "$E" 2>/dev/null)
+tail_losses=$(tail -n 5 "$S/long/trajectory.csv" | cut -d, -f2 | sort -u | wc -l)
+last_t=$(tail -n 1 "$S/long/trajectory.csv" | cut -d, -f1)
+[ "$rc" -eq 0 ] && [ "$why" = converged ] && [ "$e_long" = "$e_short" ] && [ "$tail_losses" -eq 1 ] &&
+  awk -v t="$last_t" 'BEGIN { exit !(t + 0 == 1e12) }'
+check "fig1 to t_max 1e12: stops converged, rows to 1e12 repeat the state, minimum entered at the same time" \
+      "exit $rc, stop '$why', entries $e_long vs $e_short, distinct last losses $tail_losses, last t $last_t: $(head -n 1 "$S/long.err")" $?
 # A run that never leaves the origin reports the origin plateau, never left.
 "$BIN" run --quiet --out "$S/stuck" "$REG" init.alpha=1e-12 network.depth=6 \
   solver.t_max=1e6 >/dev/null 2>&1

@@ -42,6 +42,8 @@ typedef struct dln_events_options {
   double perturb;      /* kick of this size relative to ||θ|| at each later plateau's entry
                           (0: none, the default) */
   unsigned long perturb_seed;
+  int stop_converged;  /* end the integration once the excess loss is down to round-off
+                          (default 1; run.h then repeats that state at later output times) */
   size_t refine_max;   /* nets up to this many parameters also get the exact critical point
                           next to each closest approach, by Newton's method (default 500) */
   dln_describe_options describe; /* how each closest approach is described */
@@ -91,6 +93,8 @@ const dln_plateau *dln_events_get(const dln_events *ev, size_t i);
 /* Plateaus discarded as insignificant, and the loss floor used. */
 size_t dln_events_discarded(const dln_events *ev);
 double dln_events_loss_floor(const dln_events *ev);
+/* Whether the run was stopped because the excess loss fell to round-off. */
+int dln_events_converged(const dln_events *ev);
 
 /* Labels time t (at most the flow's current time): returns 1 and sets *index to the kept
  * plateau containing t (-1 for none) once that is decided, 0 while it is not (t lies in a

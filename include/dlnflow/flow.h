@@ -60,7 +60,8 @@ typedef enum dln_stop {
   DLN_STOP_GRAD_TOL,    /* ||∇ℒ|| fell to grad_tol */
   DLN_STOP_MAX_STEPS,   /* took max_steps steps */
   DLN_STOP_INTERRUPT,   /* the interrupt flag was raised */
-  DLN_STOP_EVENT        /* an event handler asked to stop (see dln_flow_events) */
+  DLN_STOP_EVENT,       /* an event handler asked to stop (see dln_flow_events) */
+  DLN_STOP_CONVERGED    /* (run.h) the loss reached its floor to round-off; the state holds */
 } dln_stop;
 
 /* Returns a stable lower-case name for a stop reason ("t_max", "loss_target", ...). */
