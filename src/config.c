@@ -145,7 +145,7 @@ static const config_key KEYS[] = {
   {"solver", "atol", KEY_DOUBLE, FIELD(solver.atol), RANGE(0, NO_MAX),
    .help = "absolute tolerance (0: per layer, rtol times max(initial RMS entry, 0.01 current RMS entry))"},
   {"solver", "t_max", KEY_DOUBLE, FIELD(solver.t_max), RANGE(0, NO_MAX), .open = OPEN_MIN,
-   .help = "stop time"},
+   .help = "stop time (1e-100 to 1e200)"},
   {"solver", "loss_target", KEY_DOUBLE, FIELD(solver.loss_target), RANGE(0, NO_MAX),
    .help = "stop once the loss falls to this (0: off)"},
   {"solver", "grad_tol", KEY_DOUBLE, FIELD(solver.grad_tol), RANGE(0, NO_MAX),
@@ -206,6 +206,10 @@ static const config_key KEYS[] = {
 };
 
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
+
+/* Bounds of solver.t_max (check_solver). */
+#define T_MAX_LOWEST 1e-100
+#define T_MAX_HIGHEST 1e200
 
 static const config_key *find_key(const char *section, const char *key)
 {
@@ -835,6 +839,11 @@ static int check_solver(const dln_config *cfg)
     return invalid(cfg, "solver.rtol = %g must lie in (0, 1)", s->rtol);
   if (!(s->t_max > 0 && isfinite(s->t_max)))
     return invalid(cfg, "solver.t_max = %g must be a finite number > 0", s->t_max);
+  /* Output times reach down to t_max·1e-6 and CVODE's first step is sized from them: near
+   * either end of the double range they under- or overflow. */
+  if (s->t_max < T_MAX_LOWEST || s->t_max > T_MAX_HIGHEST)
+    return invalid(cfg, "solver.t_max = %g lies outside [%g, %g], the times double precision "
+                   "integrates reliably", s->t_max, T_MAX_LOWEST, T_MAX_HIGHEST);
   if (s->method == DLN_METHOD_GD && !(s->learning_rate > 0 && isfinite(s->learning_rate)))
     return invalid(cfg, "solver.method = gd needs solver.learning_rate > 0");
   if (s->krylov_dim < 1 || s->krylov_dim > KRYLOV_DIM_MAX)

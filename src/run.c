@@ -10,6 +10,9 @@
 #include "dlnflow/errors.h"
 #include "dlnflow/events.h"
 
+/* P-vectors the events keep (gradient, H·v, best candidate, pre-kick state, Newton). */
+#define EVENTS_VECTORS 10.0
+
 static int compare_doubles(const void *a, const void *b)
 {
   double x = *(const double *)a, y = *(const double *)b;
@@ -39,6 +42,20 @@ int dln_run_times(double t_min, double t_max, size_t n, const double *extra, siz
   *times = t;
   *count = unique;
   return DLN_SUCCESS;
+}
+
+double dln_run_memory_estimate(const dln_problem *p, const dln_flow_options *opt, int events)
+{
+  const dln_network *net = dln_problem_network(p);
+  double P = (double)dln_problem_nparams(p), blocks = 0.0, widest = 0.0;
+  for (size_t l = 1; l < dln_network_depth(net); l++) {
+    double n = (double)dln_network_width(net, l);
+    blocks += n * n;
+    widest = fmax(widest, n * n);
+  }
+  /* Balance reference and work blocks (D_l is n_l x n_l), gradient, events' own vectors. */
+  double doubles = blocks + widest + P + (events ? EVENTS_VECTORS * P : 0.0);
+  return dln_flow_memory_estimate(p, opt) + doubles * sizeof(double);
 }
 
 /* Workspaces of one run's measurements. */

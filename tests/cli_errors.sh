@@ -228,4 +228,10 @@ else
        "second exit $rc, first exit $first_rc, columns $cols; stderr: $(first_err)"
 fi
 
+# Extremes that once got past the checks (a fresh-user review): t_max at the ends of the
+# double range, and a width whose n x n balancedness blocks cannot fit in memory.
+bad "solver.t_max = 1e308" "solver.t_max|outside" "$REG" solver.t_max=1e308
+bad "solver.t_max = 1e-300" "solver.t_max|outside" "$REG" solver.t_max=1e-300 output.t_min=0
+bad "network.width = 100000 (balancedness blocks of 80 GB)" "GB|network.width" "$REG" network.width=100000
+
 finish

@@ -44,6 +44,10 @@ int dln_run_times(double t_min, double t_max, size_t n, const double *extra, siz
 
 typedef struct dln_events dln_events;
 
+/* Returns the bytes a run needs: the integrator's (dln_flow_memory_estimate), the balancedness
+ * blocks n_l x n_l, and with events their workspaces. */
+double dln_run_memory_estimate(const dln_problem *p, const dln_flow_options *opt, int events);
+
 /* Integrates from theta0 through times[] (starting with 0) and calls fn at each; set
  * result->theta_last beforehand to keep the last recorded state. With events (may be NULL)
  * the saddle events are tracked and finished at the run's last state. On an

@@ -311,12 +311,13 @@ static double available_memory(void)
 }
 
 /* Tries the start of the integration (memory, tolerances against θ(0)) without writing. */
-static int check_start(const dln_setup *setup, const dln_flow_options *opt, double *layer_atol)
+static int check_start(const dln_setup *setup, const dln_flow_options *opt, int events,
+                       double *layer_atol)
 {
-  double need = dln_flow_memory_estimate(setup->problem, opt), have = available_memory();
+  double need = dln_run_memory_estimate(setup->problem, opt, events), have = available_memory();
   if (have > 0.0 && need > have)
     return dln_error(DLN_ENOMEM,
-                     "the integrator needs about %.3g GB for %zu parameters but %.3g GB are "
+                     "the run needs about %.3g GB for %zu parameters but %.3g GB are "
                      "free: lower network.width or network.depth",
                      need / 1e9, dln_problem_nparams(setup->problem), have / 1e9);
   dln_flow *flow = NULL;
@@ -566,7 +567,7 @@ int dln_cmd_run(int argc, char **argv)
     goto done;
   }
   double layer_atol[DLN_MAX_DEPTH];
-  status = check_start(&setup, &cfg->solver, layer_atol);
+  status = check_start(&setup, &cfg->solver, cfg->events_enabled, layer_atol);
   if (status != DLN_SUCCESS) {
     dln_cli_report(a.config, status);
     goto done;
