@@ -234,4 +234,9 @@ bad "solver.t_max = 1e308" "solver.t_max|outside" "$REG" solver.t_max=1e308
 bad "solver.t_max = 1e-300" "solver.t_max|outside" "$REG" solver.t_max=1e-300 output.t_min=0
 bad "network.width = 100000 (balancedness blocks of 80 GB)" "GB|network.width" "$REG" network.width=100000
 
+"$BIN" run --out '' "$REG" >/dev/null 2>"$S/err"
+rc=$?
+[ "$rc" -eq 2 ] && grep -q -- "--out needs a folder" "$S/err"
+check "--out '' is refused, not replaced by the default folder" "exit $rc: $(first_err)" $?
+
 finish

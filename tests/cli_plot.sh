@@ -170,6 +170,11 @@ bad "trajectory.csv with a word for a loss" "$S/text" "$S/text/trajectory.csv:5|
 case_dir ragged
 sed '7 s/,[^,]*$//' "$S/regress/trajectory.csv" >"$S/ragged/trajectory.csv"
 bad "trajectory.csv with a short row" "$S/ragged" "trajectory.csv:7|9 fields, the header has 10"
+touch "$S/a-file"
+"$BIN" plot --out "$S/a-file" "$S/regress" >/dev/null 2>"$S/afile.err"
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "not a folder" "$S/afile.err" && [ ! -s "$S/a-file" ]
+check "plot --out naming a file: exit 2, nothing written" "exit $rc: $(head -n 1 "$S/afile.err")" $?
 case_dir nan-loss
 awk -F, -v OFS=, 'NR == 6 { $2 = "nan" } { print }' "$S/regress/trajectory.csv" >"$S/nan-loss/trajectory.csv"
 bad "trajectory.csv with a NaN loss" "$S/nan-loss" "trajectory.csv:6|'nan' is not a finite number"

@@ -636,6 +636,10 @@ int dln_cmd_plot(int argc, char **argv)
                     "script\n");
     goto done;
   }
+  if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "dlnflow plot: --out %s: exists and is not a folder\n", dir);
+    goto done;
+  }
   int status = read_trajectory(csv, &info);
   if (status == DLN_SUCCESS) status = read_events(events, &plateaus, &nplateaus);
   if (status == DLN_SUCCESS) status = check_events_fit(events, &info, plateaus, nplateaus);

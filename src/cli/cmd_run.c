@@ -59,6 +59,10 @@ static int parse_args(int argc, char **argv, run_args *a)
         return DLN_EXIT_USAGE;
       }
       a->out = argv[++i];
+      if (a->out[0] == '\0') {
+        fprintf(stderr, "dlnflow run: --out needs a folder (it was given '')\n");
+        return DLN_EXIT_USAGE;
+      }
     } else if (argv[i][0] == '-') {
       fprintf(stderr, "dlnflow run: unknown option '%s'\n", argv[i]);
       return DLN_EXIT_USAGE;
