@@ -62,6 +62,14 @@ int dln_cost_infimum(const dln_cost *cost, double *value)
   return cost->ops->infimum(cost->state, value);
 }
 
+int dln_cost_minimiser(const dln_cost *cost, double *A)
+{
+  if (!cost->ops->minimiser)
+    return dln_error(DLN_EINVAL, "dln_cost_minimiser: the %s cost has no known minimiser",
+                     cost->ops->name);
+  return cost->ops->minimiser(cost->state, A);
+}
+
 int dln_cost_test_value(const dln_cost *cost, const double *A, double *value)
 {
   if (!cost->ops->test_value) {

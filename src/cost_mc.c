@@ -106,6 +106,28 @@ static int mc_infimum(const void *state, double *value)
   return DLN_SUCCESS;
 }
 
+/* A global minimiser: each observed cell at the mean of its observations; an unobserved cell at
+ * its held-out value when the test set lists it (the target, for generated data), else 0 (which
+ * makes A* the minimum-norm minimiser). Any value in an unobserved cell is optimal: the minimiser
+ * set of MC is not of measure zero, so Theorem 1's hypothesis holds only with full observation. */
+static int mc_minimiser(const void *state, double *A)
+{
+  const mc_state *s = state;
+  size_t cells = s->rows * s->cols;
+  double *count = calloc(cells, sizeof *count);
+  if (!count) return dln_error(DLN_ENOMEM, "mc minimiser: out of memory");
+  memset(A, 0, cells * sizeof *A);
+  for (size_t i = 0; i < s->Ntest; i++) A[s->test[i].row * s->cols + s->test[i].col] = s->test[i].value;
+  for (size_t i = 0; i < s->N; i++) {
+    size_t k = s->train[i].row * s->cols + s->train[i].col;
+    if (count[k] == 0.0) A[k] = 0.0;
+    count[k] += 1.0;
+    A[k] += (s->train[i].value - A[k]) / count[k]; /* running mean */
+  }
+  free(count);
+  return DLN_SUCCESS;
+}
+
 static int mc_test_value(const void *state, const double *A, double *value)
 {
   const mc_state *s = state;
@@ -120,6 +142,7 @@ static const dln_cost_ops mc_ops = {
   .hessian_dir = mc_hessian_dir,
   .input_curvature = mc_input_curvature,
   .infimum = mc_infimum,
+  .minimiser = mc_minimiser,
   .test_value = mc_test_value,
   .free = mc_free,
 };
@@ -131,6 +154,7 @@ static const dln_cost_ops mc_ops_no_test = {
   .hessian_dir = mc_hessian_dir,
   .input_curvature = mc_input_curvature,
   .infimum = mc_infimum,
+  .minimiser = mc_minimiser,
   .test_value = NULL,
   .free = mc_free,
 };

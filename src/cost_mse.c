@@ -73,15 +73,15 @@ static int mse_input_curvature(const void *state, double *K)
   return DLN_SUCCESS;
 }
 
-/* The least-squares floor: C at A* = argmin ||A X - Y||, from LAPACK's minimum-norm solver
- * on Xᵀ Aᵀ = Yᵀ (rank-deficient X allowed). */
-static int mse_infimum(const void *state, double *value)
+/* Writes A* = argmin ||A X - Y|| of minimum norm (LAPACK's dgelsd on Xᵀ Aᵀ = Yᵀ; rank-deficient
+ * X allowed): the global minimiser Theorem 1's constructions reach. */
+static int mse_minimiser(const void *state, double *A)
 {
   const mse_state *s = state;
   size_t rows = s->N > s->n0 ? s->N : s->n0;
   double *Xt = malloc(s->N * s->n0 * sizeof *Xt), *B = calloc(rows * s->nL, sizeof *B);
-  double *sv = malloc(s->n0 * sizeof *sv), *A = malloc(s->nL * s->n0 * sizeof *A);
-  int status = (Xt && B && sv && A) ? DLN_SUCCESS : dln_error(DLN_ENOMEM, "mse infimum: out of memory");
+  double *sv = malloc(s->n0 * sizeof *sv);
+  int status = (Xt && B && sv) ? DLN_SUCCESS : dln_error(DLN_ENOMEM, "mse minimiser: out of memory");
   if (status == DLN_SUCCESS) {
     for (size_t n = 0; n < s->N; n++) {
       for (size_t i = 0; i < s->n0; i++) Xt[n * s->n0 + i] = s->X[i * s->N + n];
@@ -91,16 +91,25 @@ static int mse_infimum(const void *state, double *value)
     lapack_int info = LAPACKE_dgelsd(LAPACK_ROW_MAJOR, (lapack_int)s->N, (lapack_int)s->n0,
                                      (lapack_int)s->nL, Xt, (lapack_int)s->n0, B,
                                      (lapack_int)s->nL, sv, -1.0, &rank);
-    if (info != 0) status = dln_error(DLN_ELINALG, "mse infimum: LAPACKE_dgelsd info %d", (int)info);
+    if (info != 0) status = dln_error(DLN_ELINALG, "mse minimiser: LAPACKE_dgelsd info %d", (int)info);
   }
-  if (status == DLN_SUCCESS) {
+  if (status == DLN_SUCCESS)
     for (size_t k = 0; k < s->nL; k++) /* B's first n0 rows hold A*ᵀ */
       for (size_t i = 0; i < s->n0; i++) A[k * s->n0 + i] = B[i * s->nL + k];
-    *value = mean_squared_residual(s, A, s->X, s->Y, s->N);
-  }
   free(Xt);
   free(B);
   free(sv);
+  return status;
+}
+
+/* The least-squares floor: C at the minimiser A*. */
+static int mse_infimum(const void *state, double *value)
+{
+  const mse_state *s = state;
+  double *A = malloc(s->nL * s->n0 * sizeof *A);
+  if (!A) return dln_error(DLN_ENOMEM, "mse infimum: out of memory");
+  int status = mse_minimiser(state, A);
+  if (status == DLN_SUCCESS) *value = mean_squared_residual(s, A, s->X, s->Y, s->N);
   free(A);
   return status;
 }
@@ -119,6 +128,7 @@ static const dln_cost_ops mse_ops = {
   .hessian_dir = mse_hessian_dir,
   .input_curvature = mse_input_curvature,
   .infimum = mse_infimum,
+  .minimiser = mse_minimiser,
   .test_value = mse_test_value,
   .free = mse_free,
 };
@@ -130,6 +140,7 @@ static const dln_cost_ops mse_ops_no_test = {
   .hessian_dir = mse_hessian_dir,
   .input_curvature = mse_input_curvature,
   .infimum = mse_infimum,
+  .minimiser = mse_minimiser,
   .test_value = NULL,
   .free = mse_free,
 };

@@ -24,6 +24,9 @@ typedef struct dln_cost_ops {
   /* Writes inf over all matrices A of C(A) (no rank limit): the floor that "excess loss"
    * is measured from. NULL: unknown, taken as 0. */
   int (*infimum)(const void *state, double *value);
+  /* Writes one global minimiser A* (rows x cols) of C: the point Theorem 1's constructions
+   * reach (THEORY.md §3). NULL: unknown. */
+  int (*minimiser)(const void *state, double *A);
   /* Writes the test cost; NULL when the cost has no test set. */
   int (*test_value)(const void *state, const double *A, double *value);
   /* Releases state. */
@@ -49,6 +52,12 @@ int dln_cost_has_input_curvature(const dln_cost *cost);
 
 /* Writes inf_A C(A) over unconstrained matrices (0 when the cost does not know it). */
 int dln_cost_infimum(const dln_cost *cost, double *value);
+
+/* Writes one global minimiser A* (rows x cols) of C. MSE: the minimum-norm least-squares
+ * solution. MC: the observed cells at the mean of their observations, the other cells at the
+ * held-out (test) values where given (the target, for generated data), else 0 (the minimum-norm
+ * minimiser). Returns DLN_EINVAL when the cost has no known minimiser. */
+int dln_cost_minimiser(const dln_cost *cost, double *A);
 
 /* Writes the test cost, or NaN when there is no test set. */
 int dln_cost_test_value(const dln_cost *cost, const double *A, double *value);

@@ -1,0 +1,35 @@
+/* Theorem 1's explicit critical points near θ0 (THEORY.md §3; the proof of Theorem 8 in the
+ * paper's appendix B.2), and the distances from θ0 to them.
+ *
+ *   saddle:          θ_s = θ0 with W_1 = 0 and W_L = 0;  d_s = sqrt(||W_1||² + ||W_L||²).
+ *   minimum, pinv:   θ_m = θ0 with W_L += ΔW_L, ΔW_L = (A* - A(θ0)) Q⁺, Q = W_{L-1}..W_1
+ *                    (n_{L-1} x n_0); d_m = ||ΔW_L||_F. Exact (A(θ_m) = A*) when Q has full
+ *                    column rank n_0 (the γ < 1 construction).
+ *   minimum, embed:  k0 = min(n_0, n_L); θ̄ = θ0 with W_1 = 0, W_L = 0 and, in every hidden
+ *                    layer, the first k0 rows and the first k0 columns zeroed; then, with
+ *                    A* = U S Vᵀ of rank k <= k0, θ_m = θ̄ + the width-k net
+ *                    (S^{1/L} Vᵀ, S^{1/L}, ..., S^{1/L}, U S^{1/L}) in the first k units;
+ *                    d_m = ||θ_m - θ0|| (the γ > 1 construction).
+ * Symbols: A* is a global minimiser of the cost (dln_cost_minimiser), n_l the widths.
+ */
+#ifndef DLNFLOW_DISTANCES_H
+#define DLNFLOW_DISTANCES_H
+
+#include "dlnflow/network.h"
+
+/* Writes d_s = sqrt(||W_1||² + ||W_L||²) and, if theta_out is not NULL, the saddle θ_s (P
+ * doubles). Returns DLN_EINVAL for depth < 2 (then W_1 = W_L and θ_s = 0 is no saddle split). */
+int dln_distance_saddle(const dln_network *net, const double *theta, double *theta_out,
+                        double *d);
+
+/* Writes d_m of the pinv construction and, if theta_out is not NULL, θ_m. Astar is n_L x n_0.
+ * Returns DLN_EINVAL for depth < 2, DLN_ELINALG when LAPACK fails, DLN_ENOMEM. */
+int dln_distance_minimum_pinv(const dln_network *net, const double *theta, const double *Astar,
+                              double *theta_out, double *d);
+
+/* Writes d_m of the embed construction and, if theta_out is not NULL, θ_m. Returns DLN_EINVAL
+ * for depth < 2 or when rank A* exceeds a hidden width, DLN_ELINALG, DLN_ENOMEM. */
+int dln_distance_minimum_embed(const dln_network *net, const double *theta, const double *Astar,
+                               double *theta_out, double *d);
+
+#endif
