@@ -84,9 +84,10 @@ static int run_once(const dln_config *cfg, int sample_like_example, run_record *
   }
   dln_problem_counters before = dln_problem_get_counters(setup.problem);
   dln_run_result r;
+  dln_run_options ro = {.rank_tol = cfg->rank_tol};
   if (status == DLN_SUCCESS)
     status = dln_run_trajectory(setup.problem, setup.theta0, &cfg->solver, times, ntimes,
-                                cfg->rank_tol, NULL, ignore_sample, NULL, &r);
+                                &ro, NULL, ignore_sample, NULL, &r);
   if (status != DLN_SUCCESS) {
     fprintf(stderr, "bench_fig1: %s\n", dln_error_message());
   } else {

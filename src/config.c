@@ -172,6 +172,10 @@ static const config_key KEYS[] = {
   {"output", "rank_tol", KEY_DOUBLE, FIELD(rank_tol), RANGE(0, NO_MAX), .open = OPEN_MIN,
    .help = "singular values above this count towards the rank"},
 
+  {"output", "ntk", KEY_BOOL, FIELD(ntk),
+   .help = "add an ntk_change column: ||Theta_t - Theta_0||_F / ||Theta_0||_F of the NTK on "
+           "n_L x n_0 matrices (n_L n_0 NTK applications per row)"},
+
   {"events", "enabled", KEY_BOOL, FIELD(events_enabled),
    .help = "track plateaus and saddles (events.json; docs/events.md)"},
   {"events", "enter", KEY_DOUBLE, FIELD(events.enter), RANGE(0, NO_MAX), .open = OPEN_MIN,

@@ -9,6 +9,8 @@
 #include "dlnflow/diagnostics.h"
 #include "dlnflow/errors.h"
 #include "dlnflow/events.h"
+#include "dlnflow/ntk.h"
+#include "linalg.h"
 
 /* P-vectors the events keep (gradient, H·v, best candidate, pre-kick state, Newton). */
 #define EVENTS_VECTORS 10.0
@@ -64,6 +66,10 @@ typedef struct measure_work {
   double *sv;     /* min(n_0, n_L) */
   size_t nsv;
   dln_balance *balance;
+  size_t m;       /* n_L·n_0 */
+  double *ntk0;   /* Θ at θ(0), m x m (NULL: NTK not measured) */
+  double ntk0_norm;
+  double *ntk;    /* Θ at the sample */
 } measure_work;
 
 static int measure(dln_problem *p, measure_work *w, double t, const double *theta,
@@ -85,7 +91,30 @@ static int measure(dln_problem *p, measure_work *w, double t, const double *thet
   s->rank = dln_rank(w->sv, w->nsv, rank_tol);
   s->theta_norm = dln_norm2(theta, P);
   s->balance_drift = dln_balance_drift(w->balance, theta);
+  s->ntk_change = NAN;
+  if (w->ntk0) {
+    status = dln_ntk_matrix(p, theta, w->ntk);
+    if (status != DLN_SUCCESS) return status;
+    dln_axpy(w->m * w->m, -1.0, w->ntk0, w->ntk);
+    s->ntk_change = dln_ntk_frobenius(w->m, w->ntk) / w->ntk0_norm;
+  }
   return dln_problem_test_loss(p, theta, &s->test_loss);
+}
+
+/* Θ at θ(0), the reference of the NTK's relative change. */
+static int ntk_reference(dln_problem *p, const double *theta0, measure_work *w)
+{
+  const dln_network *net = dln_problem_network(p);
+  w->m = dln_network_width(net, dln_network_depth(net)) * dln_network_width(net, 0);
+  w->ntk0 = malloc(w->m * w->m * sizeof *w->ntk0);
+  w->ntk = malloc(w->m * w->m * sizeof *w->ntk);
+  if (!w->ntk0 || !w->ntk) return dln_error(DLN_ENOMEM, "out of memory for the NTK (m = %zu)", w->m);
+  int status = dln_ntk_matrix(p, theta0, w->ntk0);
+  w->ntk0_norm = dln_ntk_frobenius(w->m, w->ntk0);
+  if (status == DLN_SUCCESS && !(w->ntk0_norm > 0.0))
+    status = dln_error(DLN_EINVAL, "output.ntk: the NTK at θ(0) is 0 (θ(0) = 0 in a layer "
+                       "pair?): its relative change is undefined");
+  return status;
 }
 
 /* Measures (t, θ), records it as the run's last sample and hands it to fn. */
@@ -122,9 +151,11 @@ static double wall_now(void)
 }
 
 int dln_run_trajectory(dln_problem *p, const double *theta0, const dln_flow_options *opt,
-                       const double *times, size_t ntimes, double rank_tol, dln_events *events,
-                       dln_sample_fn fn, void *data, dln_run_result *result)
+                       const double *times, size_t ntimes, const dln_run_options *ro,
+                       dln_events *events, dln_sample_fn fn, void *data,
+                       dln_run_result *result)
 {
+  double rank_tol = ro->rank_tol;
   double *theta_last = result->theta_last; /* the caller's buffer survives the reset */
   memset(result, 0, sizeof *result);
   result->theta_last = theta_last;
@@ -138,6 +169,7 @@ int dln_run_trajectory(dln_problem *p, const double *theta0, const dln_flow_opti
   w.sv = malloc(w.nsv * sizeof *w.sv);
   int status = (w.grad && w.sv) ? DLN_SUCCESS : dln_error(DLN_ENOMEM, "out of memory");
   if (status == DLN_SUCCESS) status = dln_balance_alloc(net, theta0, &w.balance);
+  if (status == DLN_SUCCESS && ro->ntk) status = ntk_reference(p, theta0, &w);
   if (status == DLN_SUCCESS) status = dln_flow_alloc(p, opt, &flow);
   if (status == DLN_SUCCESS && events) status = dln_events_attach(events, flow, w.balance);
   if (status == DLN_SUCCESS && events) status = dln_events_start(events, theta0);
@@ -180,6 +212,8 @@ int dln_run_trajectory(dln_problem *p, const double *theta0, const dln_flow_opti
   result->cpu_seconds = cpu_now() - cpu0;
   dln_flow_free(flow);
   dln_balance_free(w.balance);
+  free(w.ntk0);
+  free(w.ntk);
   free(w.grad);
   free(w.sv);
   return status;

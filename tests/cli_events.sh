@@ -139,6 +139,24 @@ rc=$?
 [ "$rc" -eq 130 ] && [ -s "$S/int/trajectory.csv" ]
 check "SIGINT during a --verify run exits 130 and keeps the trajectory" "exit $rc" $?
 
+# ---- 2c. the NTK's relative change (output.ntk) -----------------------------------------------
+# Depth 1: Θ is the identity at every θ, so the change is exactly 0 on every row; depth 2
+# starts at 0 and moves (the saddle-to-saddle regime changes the kernel by far more than 1).
+"$BIN" run --quiet --out "$S/ntk1" "$REG" network.depth=1 output.ntk=true >/dev/null 2>&1
+vals=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "ntk_change") c = i; next }
+                { print $c + 0 }' "$S/ntk1/trajectory.csv" 2>/dev/null | sort -u | tr '\n' ' ')
+[ "$vals" = "0 " ]
+check "output.ntk, depth 1: ntk_change is 0 on every row (the NTK is the identity)" "values: $vals" $?
+"$BIN" run --quiet --out "$S/ntk2" "$REG" output.ntk=true >/dev/null 2>&1
+ends=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "ntk_change") c = i; next }
+                NR == 2 { a = $c } END { printf "%s %s", a, $c }' "$S/ntk2/trajectory.csv" 2>/dev/null)
+set -- $ends
+awk -v a="$1" -v b="$2" 'BEGIN { exit !(a == 0 && b > 1) }'
+check "output.ntk, small start: ntk_change starts at 0 and ends above 1" "first, last: $ends" $?
+head -n 1 "$S/reg1/trajectory.csv" | grep -q ntk_change
+[ $? -ne 0 ]
+check "without output.ntk there is no ntk_change column" "$(head -n 1 "$S/reg1/trajectory.csv")" $?
+
 # ---- 3. events off; bad settings refused before writing ----------------------------------
 "$BIN" run --quiet --out "$S/off" "$REG" events.enabled=false >/dev/null 2>&1
 labels=$(awk -F, -v c=8 'NR > 1 { print $c }' "$S/off/trajectory.csv" | sort -u | tr '\n' ' ')

@@ -45,9 +45,10 @@ static dln_events *run_events(dln_problem *p, double alpha, double t_max, double
   dln_events *ev = NULL;
   dln_run_result r = {0};
   dln_run_times(t_max * 1e-9, t_max, 50, NULL, 0, &times, &ntimes);
+  dln_run_options ro = {.rank_tol = eo.describe.rank_tol};
   int status = dln_events_alloc(p, &eo, &ev);
   if (status == DLN_SUCCESS)
-    status = dln_run_trajectory(p, theta0, &opt, times, ntimes, eo.describe.rank_tol, ev,
+    status = dln_run_trajectory(p, theta0, &opt, times, ntimes, &ro, ev,
                                 ignore, NULL, &r);
   test_true(status == DLN_SUCCESS, "run with events (%s)", dln_error_message());
   free(theta0);

@@ -56,6 +56,7 @@ typedef struct dln_config {
   double times[DLN_LIST_MAX];         /* extra exact output times */
   size_t ntimes;
   double rank_tol;                    /* singular values above this count towards the rank */
+  int ntk;                            /* trajectory.csv gets the NTK's relative change */
 
   /* [events] */
   int events_enabled;                 /* track plateaus and saddles */

@@ -21,7 +21,14 @@ typedef struct dln_sample {
   const double *sv;     /* singular values of A, largest first (nsv of them) */
   size_t nsv;
   const double *theta;  /* θ(t), P doubles (valid during the callback) */
+  double ntk_change;    /* ||Θ_t - Θ_0||_F / ||Θ_0||_F (NaN unless dln_run_options.ntk) */
 } dln_sample;
+
+/* What a run measures besides the solver's options. */
+typedef struct dln_run_options {
+  double rank_tol;      /* singular values of A above this count towards the rank */
+  int ntk;              /* measure the NTK's relative change (n_L·n_0 Θ applications a sample) */
+} dln_run_options;
 
 /* Called once per output time; a non-zero return stops the run with that status. */
 typedef int (*dln_sample_fn)(const dln_sample *sample, void *data);
@@ -54,7 +61,8 @@ double dln_run_memory_estimate(const dln_problem *p, const dln_flow_options *opt
  * integration failure it returns the error after handing over every record it had, and
  * result describes the run up to there. */
 int dln_run_trajectory(dln_problem *p, const double *theta0, const dln_flow_options *opt,
-                       const double *times, size_t ntimes, double rank_tol, dln_events *events,
-                       dln_sample_fn fn, void *data, dln_run_result *result);
+                       const double *times, size_t ntimes, const dln_run_options *ro,
+                       dln_events *events, dln_sample_fn fn, void *data,
+                       dln_run_result *result);
 
 #endif

@@ -114,6 +114,7 @@ typedef struct trajectory_writer {
   int quiet;
   dln_progress progress;
   const dln_events *events; /* labels rows (NULL: every row -1) */
+  int ntk;               /* an ntk_change column after plateau */
   held_row *held;
   size_t nheld, capacity;
 } trajectory_writer;
@@ -121,6 +122,7 @@ typedef struct trajectory_writer {
 static void write_header(trajectory_writer *w)
 {
   fprintf(w->file.fp, "t,loss,test_loss,grad_norm,theta_norm,balance_drift,rank,plateau");
+  if (w->ntk) fprintf(w->file.fp, ",ntk_change");
   for (size_t i = 0; i < w->nsv; i++) fprintf(w->file.fp, ",sv%zu", i + 1);
   fputc('\n', w->file.fp);
 }
@@ -142,6 +144,7 @@ static int format_row(const trajectory_writer *w, const dln_sample *s, held_row 
   fclose(fp);
   fp = open_memstream(&row->tail, &size);
   if (!fp) return dln_error(DLN_ENOMEM, "out of memory for a trajectory row");
+  if (w->ntk) fprintf(fp, ",%s", dln_format_double(buf, sizeof buf, s->ntk_change, 0));
   for (size_t i = 0; i < w->nsv; i++)
     fprintf(fp, ",%s", dln_format_double(buf, sizeof buf, s->sv[i], 0));
   fclose(fp);
@@ -396,11 +399,12 @@ static json_t *verify_events(const dln_config *cfg, dln_setup *setup, const doub
   dln_events_options eo = events_options(cfg);
   dln_events *tight = NULL;
   dln_run_result r = {0};
+  dln_run_options ro = {.rank_tol = cfg->rank_tol}; /* events only: no NTK */
   if (!quiet) fprintf(stderr, "dlnflow run: --verify: repeating at rtol = %g\n", opt.rtol);
   int status = dln_events_alloc(setup->problem, &eo, &tight);
   if (status == DLN_SUCCESS)
     status = dln_run_trajectory(setup->problem, setup->theta0, &opt, times, ntimes,
-                                cfg->rank_tol, tight, ignore_sample, NULL, &r);
+                                &ro, tight, ignore_sample, NULL, &r);
   json_t *out;
   if (status != DLN_SUCCESS || r.stop == DLN_STOP_INTERRUPT) {
     const char *why = status != DLN_SUCCESS ? dln_error_message() : "interrupted";
@@ -454,7 +458,7 @@ static int integrate_and_write(dln_config *cfg, dln_setup *setup, const run_args
   if (status == DLN_SUCCESS) status = dln_cli_lock_dir(cfg->out_dir, &lock);
   if (status == DLN_SUCCESS) status = remove_stale_events(cfg->out_dir);
   trajectory_writer w = {.nsv = rows < cols ? rows : cols, .t_max = cfg->solver.t_max,
-                         .quiet = a->quiet, .events = events};
+                         .quiet = a->quiet, .events = events, .ntk = cfg->ntk};
   if (w.nsv > MAX_SV_COLUMNS) w.nsv = MAX_SV_COLUMNS;
   char path[DLN_PATH_MAX + 32];
   snprintf(path, sizeof path, "%s/trajectory.csv", cfg->out_dir);
@@ -478,8 +482,9 @@ static int integrate_and_write(dln_config *cfg, dln_setup *setup, const run_args
   dln_progress_start(&w.progress);
   dln_flow_options opt = cfg->solver;
   opt.interrupt = &dln_cli_interrupted;
+  dln_run_options ro = {.rank_tol = cfg->rank_tol, .ntk = cfg->ntk};
   int run_status = dln_run_trajectory(setup->problem, setup->theta0, &opt, times, ntimes,
-                                      cfg->rank_tol, events, write_row, &w, &r);
+                                      &ro, events, write_row, &w, &r);
   dln_progress_end(&w.progress);
   char message[1100] = "";
   const char *state = "completed";
