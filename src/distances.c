@@ -9,11 +9,11 @@
  */
 #include "dlnflow/distances.h"
 
+#include <float.h>
+#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <lapacke.h>
 
 #include "dlnflow/errors.h"
 #include "linalg.h"
@@ -178,5 +178,62 @@ int dln_distance_minimum_embed(const dln_network *net, const double *theta, cons
   free(copy);
   free(superb);
   if (!theta_out) free(out);
+  return status;
+}
+
+/* Steps of the Gauss-Newton projection, and the residual that counts as on the minimum set. */
+#define PROJECTION_STEPS 30
+#define PROJECTION_TOL 1e-12
+
+int dln_distance_minimum_projection(dln_network *net, const double *theta, const double *Astar,
+                                    double *theta_out, double *d)
+{
+  size_t L = dln_network_depth(net), P = dln_network_nparams(net);
+  size_t m = dln_network_width(net, L) * dln_network_width(net, 0);
+  double *K = malloc(m * m * sizeof *K), *R = malloc(m * sizeof *R), *E = calloc(m, sizeof *E);
+  double *col = malloc(m * sizeof *col), *g = malloc(P * sizeof *g);
+  double *th = malloc(P * sizeof *th);
+  lapack_int *pivots = malloc(m * sizeof *pivots);
+  int status = (K && R && E && col && g && th && pivots)
+                   ? DLN_SUCCESS
+                   : dln_error(DLN_ENOMEM, "dln_distance_minimum_projection: out of memory");
+  double target = dln_nrm2(m, Astar), residual = INFINITY;
+  if (status == DLN_SUCCESS) memcpy(th, theta, P * sizeof *th);
+  for (int step = 0; status == DLN_SUCCESS; step++) {
+    dln_network_forward(net, th);
+    memcpy(R, Astar, m * sizeof *R);
+    dln_axpy(m, -1.0, dln_network_product(net), R);
+    residual = dln_nrm2(m, R);
+    if (residual <= PROJECTION_TOL * fmax(target, DBL_MIN) || step == PROJECTION_STEPS) break;
+    /* Θ's matrix, column j = J Jᵀ E_j. */
+    for (size_t j = 0; j < m; j++) {
+      E[j] = 1.0;
+      dln_network_backward(net, th, E, g);
+      dln_network_tangent(net, th, g, col);
+      E[j] = 0.0;
+      for (size_t i = 0; i < m; i++) K[i * m + j] = col[i];
+    }
+    if (LAPACKE_dgesv(LAPACK_ROW_MAJOR, (lapack_int)m, 1, K, (lapack_int)m, pivots, R, 1) != 0) {
+      status = dln_error(DLN_ELINALG, "dln_distance_minimum_projection: the NTK is singular "
+                         "(a hidden width below n_L n_0 directions?)");
+      break;
+    }
+    dln_network_backward(net, th, R, g); /* Jᵀ Θ⁻¹ r */
+    dln_axpy(P, 1.0, g, th);
+  }
+  if (status == DLN_SUCCESS && !(residual <= PROJECTION_TOL * fmax(target, DBL_MIN)))
+    status = dln_error(DLN_ESOLVER, "dln_distance_minimum_projection: residual %g after %d "
+                       "steps", residual, PROJECTION_STEPS);
+  if (status == DLN_SUCCESS) {
+    *d = distance(P, th, theta);
+    if (theta_out) memcpy(theta_out, th, P * sizeof *th);
+  }
+  free(K);
+  free(R);
+  free(E);
+  free(col);
+  free(g);
+  free(th);
+  free(pivots);
   return status;
 }

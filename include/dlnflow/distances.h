@@ -10,6 +10,12 @@
  *                    A* = U S Vᵀ of rank k <= k0, θ_m = θ̄ + the width-k net
  *                    (S^{1/L} Vᵀ, S^{1/L}, ..., S^{1/L}, U S^{1/L}) in the first k units;
  *                    d_m = ||θ_m - θ0|| (the γ > 1 construction).
+ *   minimum, projection: θ_m = the end of Gauss-Newton steps θ += Jᵀ Θ⁻¹ (A* - A(θ)) from θ0
+ *                    (J = DA(θ), Θ = J Jᵀ the NTK): each step is the smallest move in θ that
+ *                    removes the linearised residual, so θ_m is a nearby point of the
+ *                    minimum set {A(θ) = A*}, and d_m = ||θ_m - θ0|| an upper bound of the
+ *                    distance to it that all layers share (the pinv construction moves W_L
+ *                    alone and pays for small singular values of W_{L-1}..W_1 at small w).
  * Symbols: A* is a global minimiser of the cost (dln_cost_minimiser), n_l the widths.
  */
 #ifndef DLNFLOW_DISTANCES_H
@@ -31,5 +37,11 @@ int dln_distance_minimum_pinv(const dln_network *net, const double *theta, const
  * for depth < 2 or when rank A* exceeds a hidden width, DLN_ELINALG, DLN_ENOMEM. */
 int dln_distance_minimum_embed(const dln_network *net, const double *theta, const double *Astar,
                                double *theta_out, double *d);
+
+/* Writes d_m of the projection and, if theta_out is not NULL, θ_m (P doubles). net is used
+ * for its passes (its caches change). Stops when ||A(θ) - A*|| <= 1e-12 ||A*|| or after 30
+ * steps; returns DLN_ESOLVER if it did not get there, DLN_ELINALG if Θ is singular. */
+int dln_distance_minimum_projection(dln_network *net, const double *theta, const double *Astar,
+                                    double *theta_out, double *d);
 
 #endif
