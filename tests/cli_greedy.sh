@@ -1,0 +1,67 @@
+#!/bin/sh
+# dlnflow greedy (docs/dlnflow-greedy.md): on Figure 1's problem the greedy rounds (flow inner
+# solver, epsilon 1e-6) match the plateaus of a small-alpha flow run (rank 1 and 2 saddles:
+# loss to 1e-3, A to 1e-2) and end at rank 3; the output files are written; bad input
+# (--epsilon, a missing --compare folder, a malformed events.json) exits 2, writing nothing.
+# Usage (as meson runs it): sh cli_greedy.sh DLNFLOW SOURCE_ROOT
+if [ $# -ne 2 ]; then
+  echo "usage: sh cli_greedy.sh DLNFLOW_BINARY SOURCE_ROOT" >&2
+  exit 2
+fi
+BIN=$1
+SRC=$(cd "$2" && pwd) || exit 2
+FIG1=$SRC/examples/fig1-mc-rank3.ini
+. "$(dirname "$0")/checks.sh"
+scratch cli-greedy
+
+# ---- 1. Figure 1 (width 20 for speed): greedy beside the flow from alpha = 1e-4 --------
+"$BIN" run "$FIG1" --out "$S/flow" network.width=20 init.scheme=scaled init.alpha=1e-4 solver.t_max=1e13 \
+  >"$S/flow.out" 2>&1
+check "the alpha = 1e-4 flow run succeeds" "$(tail -n 3 "$S/flow.out")" $?
+"$BIN" greedy "$FIG1" --epsilon 1e-6 --compare "$S/flow" --out "$S/g" >"$S/g.out" 2>&1
+check "greedy --compare succeeds" "$(tail -n 3 "$S/g.out")" $?
+J=$S/g/greedy.json
+test "$(jq -r '[.rounds[].rank] | join(",")' "$J" 2>/dev/null)" = "1,2,3" \
+  && test "$(jq -r .stop "$J")" = target
+check "rounds of rank 1, 2, 3, stopped at C_min + epsilon" "$(jq -c '[.rounds[].rank]' "$J")" $?
+for k in 1 2; do
+  ok=$(jq -r --argjson k "$k" '.compare[] | select(.round == $k) |
+    (.kind == "saddle" and .rel_loss_diff < 1e-3 and .rel_A_diff < 1e-2)' "$J" 2>/dev/null)
+  test "$ok" = true
+  check "round $k beside the rank-$k saddle: loss to 1e-3, A to 1e-2" \
+    "$(jq -c --argjson k "$k" '.compare[] | select(.round == $k)' "$J")" $?
+done
+ok=$(jq -r '.compare[] | select(.round == 3) | (.kind == "minimum" and .rel_A_diff < 1e-2)' "$J")
+test "$ok" = true
+check "round 3 beside the flow's rank-3 minimum: A to 1e-2" "$(jq -c '.compare' "$J")" $?
+head -n 1 "$S/g/greedy.csv" | grep -q '^round,width,loss,test_loss,excess_loss,rank,grad_c_norm,' \
+  && test "$(wc -l <"$S/g/greedy.csv")" -eq 4 \
+  && test -s "$S/g/A_round_1.npy" && test -s "$S/g/A_round_3.npy"
+check "greedy.csv (header and 3 rows) and A_round_K.npy written" "$(head -n 1 "$S/g/greedy.csv")" $?
+
+# ---- 2. bad input: exit 2, nothing written ---------------------------------------------------
+refuse() { # refuse WHAT PATTERN ARGS...: exit 2, stderr names PATTERN, no $S/bad
+  what=$1
+  pattern=$2
+  shift 2
+  rm -rf "$S/bad"
+  "$BIN" greedy "$FIG1" --out "$S/bad" "$@" >"$S/bad.out" 2>"$S/bad.err"
+  rc=$?
+  test "$rc" -eq 2 && grep -q -e "$pattern" "$S/bad.err" && test ! -e "$S/bad"
+  check "$what: exit 2 naming it, nothing written" "rc $rc: $(cat "$S/bad.err")" $?
+}
+refuse "--epsilon 0" "--epsilon" --epsilon 0
+refuse "--epsilon abc" "--epsilon" --epsilon abc
+refuse "--epsilon 2" "--epsilon" --epsilon 2
+refuse "--inner newton" "--inner" --inner newton
+refuse "--max-width 0" "--max-width" --max-width 0
+refuse "a missing --compare folder" "events.json" --compare "$S/nowhere"
+mkdir -p "$S/broken"
+printf '{"plateaus": [' >"$S/broken/events.json"
+refuse "a truncated events.json" "events.json" --compare "$S/broken"
+printf '{"plateaus": [{"kind": "saddle", "rank": 1, "loss": 1.5}]}' >"$S/broken/events.json"
+refuse "an events.json record without files" "A_closest" --compare "$S/broken"
+printf '{"plateaus": [{"kind": "saddle", "rank": 1, "loss": 1.5, "files": {"A_closest": "A.npy"}}]}' \
+  >"$S/broken/events.json"
+refuse "an events.json naming a missing A file" "A.npy" --compare "$S/broken"
+finish
