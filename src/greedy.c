@@ -130,6 +130,7 @@ static int run_inner(dln_problem *p, const dln_greedy_options *o, double grad_to
     status = dln_problem_gradient(p, dln_flow_state(f), &loss, grad);
     if (status != DLN_SUCCESS) break;
     double gnorm = dln_nrm2(P, grad);
+    if (why == DLN_STOP_INTERRUPT) break; /* an unfinished round is no result */
     if (isnan(loss0)) loss0 = loss;
     /* A round starts at (the inclusion of) a saddle, where ||∇ℒ|| may already be small: the
      * tolerance counts once the excess loss has dropped, i.e. after the escape. */
@@ -235,6 +236,11 @@ int dln_greedy_run(dln_greedy_build_fn build, void *data, const dln_greedy_optio
     memset(&r, 0, sizeof r);
     r.round = r.width = k;
     status = run_inner(p, o, res->grad_tol, res->t_max, res->c_min, theta, &r);
+    if (status == DLN_SUCCESS && o->inner == DLN_GREEDY_FLOW && r.why == DLN_STOP_T_MAX)
+      status = dln_error(DLN_ESOLVER, "round %zu: the flow reached its horizon t = %.3g "
+                         "before ||grad L|| fell to %.3g (still at the saddle, or converging too "
+                         "slowly); the rounds before it are kept: raise --epsilon",
+                         k, res->t_max, res->grad_tol);
     if (status != DLN_SUCCESS) goto done;
     status = describe_point(p, theta, res->c_min, o->rank_tol, &d);
     if (status == DLN_SUCCESS) status = keep_round(res, &d, &r);

@@ -64,4 +64,26 @@ refuse "an events.json record without files" "A_closest" --compare "$S/broken"
 printf '{"plateaus": [{"kind": "saddle", "rank": 1, "loss": 1.5, "files": {"A_closest": "A.npy"}}]}' \
   >"$S/broken/events.json"
 refuse "an events.json naming a missing A file" "A.npy" --compare "$S/broken"
+# Faults a fresh-user review found, each kind pinned.
+refuse "--epsilon below what double-precision time resolves at depth 4" "too small" --epsilon 1e-10
+touch "$S/a-file"
+"$BIN" greedy "$FIG1" --out "$S/a-file" >/dev/null 2>"$S/afile.err"
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "not a folder" "$S/afile.err" && [ ! -s "$S/a-file" ]
+check "--out naming a file: exit 2 before any round" "rc $rc: $(head -n 1 "$S/afile.err")" $?
+# A round whose flow hits its horizon still at the saddle fails the run (exit 1), keeping the
+# rounds before it and saying so in greedy.json.
+"$BIN" greedy "$SRC/tests/data/mc.ini" --epsilon 1e-10 --out "$S/stuck" >/dev/null 2>"$S/stuck.err"
+rc=$?
+got=$(jq -r '"\(.stop) \(.rounds | length)"' "$S/stuck/greedy.json" 2>/dev/null)
+[ "$rc" -eq 1 ] && [ "$got" = "failed 1" ] && grep -q "horizon" "$S/stuck.err"
+check "a round stuck at its saddle: exit 1, stop failed, earlier rounds kept" "rc $rc, '$got'" $?
+# An interrupted run never records itself as finished: exit status and greedy.json agree.
+timeout --preserve-status -s INT 0.2 "$BIN" greedy "$FIG1" --out "$S/int" >/dev/null 2>&1
+rc=$?
+stop=$(jq -r .stop "$S/int/greedy.json" 2>/dev/null)
+{ [ "$rc" -eq 130 ] && { [ "$stop" = interrupted ] || [ ! -e "$S/int/greedy.json" ]; }; } ||
+  { [ "$rc" -eq 0 ] && [ "$stop" = target ]; }
+check "SIGINT: exit 130 with stop interrupted (or a finished run, exit 0)" "rc $rc, stop '$stop'" $?
+
 finish

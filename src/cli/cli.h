@@ -34,6 +34,11 @@ void dln_cli_report(const char *what, int status);
 int dln_cli_load_config(const char *path, char **overrides, size_t noverrides,
                         const char *out_dir, dln_config *cfg);
 
+/* Checks, before any work, that `dlnflow <command>` will be able to create and write dir:
+ * an existing dir must be a writable folder, else its nearest existing parent must be.
+ * Returns 0, or DLN_EXIT_USAGE after naming the path and the problem on stderr. */
+int dln_cli_check_out_dir(const char *command, const char *dir);
+
 /* Creates dir and its parents (like mkdir -p). */
 int dln_cli_make_dir(const char *dir);
 

@@ -201,3 +201,38 @@ void dln_progress_end(dln_progress *p)
 {
   if (p->printed && p->tty) fputc('\n', stderr);
 }
+
+/* Checks that the run folder can be written before anything runs: an existing dir must be a
+ * folder we may write in, else its nearest existing parent must be (the command makes the rest later, like
+ * mkdir -p). Returns 0, or DLN_EXIT_USAGE after naming the path and the problem. */
+int dln_cli_check_out_dir(const char *command, const char *dir)
+{
+  char path[DLN_PATH_MAX];
+  snprintf(path, sizeof path, "%s", dir);
+  struct stat st;
+  for (;;) {
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/') path[--len] = '\0';
+    if (stat(path, &st) == 0) break;
+    char *slash = strrchr(path, '/');
+    int top = slash == NULL ? strcmp(path, ".") == 0 : slash == path && path[1] == '\0';
+    if ((errno != ENOENT && errno != ENOTDIR) || top) {
+      fprintf(stderr, "dlnflow %s: output folder '%s': cannot use '%s': %s\n", command, dir, path,
+              strerror(errno));
+      return DLN_EXIT_USAGE;
+    }
+    if (!slash) snprintf(path, sizeof path, ".");
+    else slash[slash == path ? 1 : 0] = '\0';
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "dlnflow %s: output folder '%s': '%s' exists and is not a folder\n", command, dir,
+            path);
+    return DLN_EXIT_USAGE;
+  }
+  if (access(path, W_OK | X_OK) != 0) {
+    fprintf(stderr, "dlnflow %s: output folder '%s': cannot write in '%s': %s\n", command, dir, path,
+            strerror(errno));
+    return DLN_EXIT_USAGE;
+  }
+  return 0;
+}

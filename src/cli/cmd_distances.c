@@ -175,30 +175,6 @@ static int parse_args(int argc, char **argv, dist_args *a)
   return 0;
 }
 
-/* Checks before anything is computed that the output folder can be made: the nearest existing
- * ancestor of dir must be a folder we may write in. */
-static int check_folder(const char *dir)
-{
-  char path[DLN_PATH_MAX];
-  snprintf(path, sizeof path, "%s", dir);
-  struct stat st;
-  while (stat(path, &st) != 0) {
-    char *slash = strrchr(path, '/');
-    if (errno != ENOENT || !slash || slash == path) {
-      if (errno == ENOENT && !slash) snprintf(path, sizeof path, ".");
-      else if (errno == ENOENT) snprintf(path, sizeof path, "/");
-      else break;
-      continue;
-    }
-    *slash = '\0';
-  }
-  if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode) || access(path, W_OK | X_OK) != 0) {
-    fprintf(stderr, "dlnflow distances: output folder '%s': cannot write in '%s'\n", dir, path);
-    return DLN_EXIT_USAGE;
-  }
-  return 0;
-}
-
 /* ---- phase 2: one task -------------------------------------------------------------- */
 
 /* The theorem's exponents for d_s and d_m at depth L (THEORY.md §3); valid for γ >= 1 - 1/L. */
@@ -508,7 +484,7 @@ int dln_cmd_distances(int argc, char **argv)
     if (dot && dot != stem) *dot = '\0';
     snprintf(cfg->out_dir, sizeof cfg->out_dir, "runs/%s-distances", stem);
   }
-  if (check_folder(cfg->out_dir) != 0) goto done;
+  if (dln_cli_check_out_dir("distances", cfg->out_dir) != 0) goto done;
   int status = prepare(&job, cfg);
   if (status != DLN_SUCCESS) {
     dln_cli_report(a.config, status);

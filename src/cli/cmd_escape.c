@@ -257,41 +257,6 @@ static void choose_folder(const escape_args *a, dln_config *cfg)
   snprintf(cfg->out_dir, sizeof cfg->out_dir, "runs/%s-escape", stem);
 }
 
-/* Checks that the run folder can be written before anything runs: an existing dir must be a
- * folder we may write in, else its nearest existing parent must be (phase 4 makes the rest, like
- * mkdir -p). Returns 0, or DLN_EXIT_USAGE after naming the path and the problem. */
-static int check_folder(const char *dir)
-{
-  char path[DLN_PATH_MAX];
-  snprintf(path, sizeof path, "%s", dir);
-  struct stat st;
-  for (;;) {
-    size_t len = strlen(path);
-    while (len > 1 && path[len - 1] == '/') path[--len] = '\0';
-    if (stat(path, &st) == 0) break;
-    char *slash = strrchr(path, '/');
-    int top = slash == NULL ? strcmp(path, ".") == 0 : slash == path && path[1] == '\0';
-    if ((errno != ENOENT && errno != ENOTDIR) || top) {
-      fprintf(stderr, "dlnflow escape: output folder '%s': cannot use '%s': %s\n", dir, path,
-              strerror(errno));
-      return DLN_EXIT_USAGE;
-    }
-    if (!slash) snprintf(path, sizeof path, ".");
-    else slash[slash == path ? 1 : 0] = '\0';
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    fprintf(stderr, "dlnflow escape: output folder '%s': '%s' exists and is not a folder\n", dir,
-            path);
-    return DLN_EXIT_USAGE;
-  }
-  if (access(path, W_OK | X_OK) != 0) {
-    fprintf(stderr, "dlnflow escape: output folder '%s': cannot write in '%s': %s\n", dir, path,
-            strerror(errno));
-    return DLN_EXIT_USAGE;
-  }
-  return 0;
-}
-
 /* Returns the predicted escape time of a run from α θ0 of seed s (NaN when unknown). */
 static double predicted_time(const escape_job *job, const seed_info *s, double alpha)
 {
@@ -927,7 +892,7 @@ int dln_cmd_escape(int argc, char **argv)
   if (job.cfg->solver.precondition == DLN_PRECOND_AUTO)
     job.cfg->solver.precondition = DLN_PRECOND_NONE;
   dln_cli_catch_interrupts();
-  if (check_folder(job.cfg->out_dir) != 0) goto done;
+  if (dln_cli_check_out_dir("escape", job.cfg->out_dir) != 0) goto done;
   int status = prepare(&job, &setup);
   if (status != DLN_SUCCESS && dln_cli_interrupted) {
     fprintf(stderr, "dlnflow escape: interrupted before the first run; nothing written\n");

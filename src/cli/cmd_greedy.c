@@ -22,6 +22,9 @@
 #include "dlnflow/setup.h"
 #include "linalg.h"
 
+/* Largest ε^-(L-2) (an escape time times s1) that double-precision time still resolves. */
+#define GREEDY_ESCAPE_SCALE_MAX 1e12
+
 typedef struct greedy_args {
   const char *config, *out, *compare;
   dln_greedy_options opt;
@@ -316,8 +319,17 @@ static json_t *compare_rounds(const dln_greedy_result *res, const flow_plateau *
   return list;
 }
 
+/* Why the rounds ended: the target, the width limit, or (rc) an interruption or failure. */
+static const char *stop_name(const dln_greedy_result *res, int rc)
+{
+  if (rc == DLN_EXIT_INTERRUPTED) return "interrupted";
+  if (rc != DLN_EXIT_OK) return "failed";
+  return res->reached_target ? "target" : "width_limit";
+}
+
 static json_t *summary_json(const greedy_args *a, const dln_config *cfg,
-                            const dln_greedy_result *res, json_t *compare)
+                            const dln_greedy_result *res, json_t *compare, int rc,
+                            const char *message)
 {
   json_t *root = json_object(), *rounds = json_array();
   json_object_set_new(root, "config", json_string(cfg->source));
@@ -334,7 +346,8 @@ static json_t *summary_json(const greedy_args *a, const dln_config *cfg,
   json_object_set_new(root, "max_width", json_integer((json_int_t)res->max_width));
   json_object_set_new(root, "c_min", json_real(res->c_min));
   json_object_set_new(root, "grad_c0_norm", json_real(res->g0_norm));
-  json_object_set_new(root, "stop", json_string(res->reached_target ? "target" : "width_limit"));
+  json_object_set_new(root, "stop", json_string(stop_name(res, rc)));
+  json_object_set_new(root, "message", json_string(message));
   for (size_t i = 0; i < res->nrounds; i++) {
     const dln_greedy_round *r = &res->rounds[i];
     char file[64];
@@ -354,7 +367,7 @@ static json_t *summary_json(const greedy_args *a, const dln_config *cfg,
   return root;
 }
 
-static void print_rounds(const dln_greedy_result *res)
+static void print_rounds(const dln_greedy_result *res, int rc)
 {
   printf("%6s  %6s  %-14s  %-14s  %5s  %-10s  %-8s  %s\n", "round", "width", "loss", "test_loss",
          "rank", "grad_C", "stop", "sv");
@@ -365,8 +378,7 @@ static void print_rounds(const dln_greedy_result *res)
     for (size_t j = 0; j < r->nsv && j < r->round + 1; j++) printf(" %.6g", r->sv[j]);
     printf("\n");
   }
-  printf("stop: %s (C_min = %.10g)\n", res->reached_target ? "C(A) < C_min + epsilon"
-                                                           : "width limit", res->c_min);
+  printf("stop: %s (C_min = %.10g)\n", stop_name(res, rc), res->c_min);
 }
 
 /* ---- the command -------------------------------------------------------------------- */
@@ -415,6 +427,17 @@ int dln_cmd_greedy(int argc, char **argv)
     fprintf(stderr, "dlnflow greedy: the network needs depth >= 2 (network.depth)\n");
     goto done;
   }
+  /* An escape from ε takes ~ε^-(L-2)/s1 time units; far beyond 1e12 of them one double
+   * no longer resolves the escape itself (its duration ~1/s1 falls below t·ε). */
+  if (b.depth > 2 && pow(a.opt.epsilon, -(double)(b.depth - 2)) > GREEDY_ESCAPE_SCALE_MAX * (1.0 + 1e-9)) {
+    fprintf(stderr, "dlnflow greedy: --epsilon %g is too small at depth %zu: an escape from it "
+                    "takes about %.3g / s1 time units, beyond what double-precision time "
+                    "resolves; use --epsilon >= %.3g\n", a.opt.epsilon, b.depth,
+            pow(a.opt.epsilon, -(double)(b.depth - 2)),
+            pow(GREEDY_ESCAPE_SCALE_MAX, -1.0 / (double)(b.depth - 2)));
+    goto done;
+  }
+  if (dln_cli_check_out_dir("greedy", b.cfg.out_dir) != 0) goto done;
   if (a.compare && load_compare(a.compare, b.nL, b.n0, &fp, &nfp) != 0) goto done;
 
   /* Phase 2: the rounds. */
@@ -425,7 +448,9 @@ int dln_cmd_greedy(int argc, char **argv)
   dln_cli_catch_interrupts();
   a.opt.flow.interrupt = &dln_cli_interrupted;
   status = dln_greedy_run(build_width, &b, &a.opt, &res);
+  char message[1100] = "";
   if (status != DLN_SUCCESS) {
+    snprintf(message, sizeof message, "%s", dln_error_message());
     dln_cli_report("greedy", status);
     rc = status == DLN_EINTERRUPTED ? DLN_EXIT_INTERRUPTED : DLN_EXIT_FAILED;
     if (res.nrounds == 0) goto done;
@@ -435,7 +460,7 @@ int dln_cmd_greedy(int argc, char **argv)
 
   /* Phase 3: output. */
   printf("dlnflow greedy: %s -> %s\n", b.cfg.source, b.cfg.out_dir);
-  print_rounds(&res);
+  print_rounds(&res, rc);
   if (fp) compare = compare_rounds(&res, fp, nfp);
   int lock = -1;
   status = dln_cli_make_dir(b.cfg.out_dir);
@@ -449,7 +474,7 @@ int dln_cmd_greedy(int argc, char **argv)
   if (status == DLN_SUCCESS) {
     char path[DLN_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/greedy.json", b.cfg.out_dir);
-    json_t *root = summary_json(&a, &b.cfg, &res, compare);
+    json_t *root = summary_json(&a, &b.cfg, &res, compare, rc, message);
     compare = NULL;
     status = dln_cli_write_json(path, root);
     json_decref(root);
