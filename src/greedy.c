@@ -235,7 +235,18 @@ int dln_greedy_run(dln_greedy_build_fn build, void *data, const dln_greedy_optio
     dln_greedy_round r;
     memset(&r, 0, sizeof r);
     r.round = r.width = k;
-    status = run_inner(p, o, res->grad_tol, res->t_max, res->c_min, theta, &r);
+    double loss_before = NAN, loss_after = NAN;
+    status = dln_problem_loss(p, theta, &loss_before);
+    if (status == DLN_SUCCESS)
+      status = run_inner(p, o, res->grad_tol, res->t_max, res->c_min, theta, &r);
+    if (status == DLN_SUCCESS) status = dln_problem_loss(p, theta, &loss_after);
+    /* T steps of gradient descent that never left the saddle are not a round's result. */
+    if (status == DLN_SUCCESS && o->inner == DLN_GREEDY_GD &&
+        !(loss_before - loss_after >= DLN_GREEDY_ESCAPE_DROP * (loss_before - res->c_min)))
+      status = dln_error(DLN_ESOLVER, "round %zu: %ld steps of gradient descent at --lr %g did "
+                         "not leave the saddle (loss %.6g -> %.6g); the rounds before it are "
+                         "kept: raise --steps or --lr, or --epsilon", k, o->steps,
+                         o->learning_rate, loss_before, loss_after);
     if (status == DLN_SUCCESS && o->inner == DLN_GREEDY_FLOW && r.why == DLN_STOP_T_MAX)
       status = dln_error(DLN_ESOLVER, "round %zu: the flow reached its horizon t = %.3g "
                          "before ||grad L|| fell to %.3g (still at the saddle, or converging too "

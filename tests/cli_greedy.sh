@@ -86,4 +86,10 @@ stop=$(jq -r .stop "$S/int/greedy.json" 2>/dev/null)
   { [ "$rc" -eq 0 ] && [ "$stop" = target ]; }
 check "SIGINT: exit 130 with stop interrupted (or a finished run, exit 0)" "rc $rc, stop '$stop'" $?
 
+# Gradient descent rounds that never leave the saddle are a failure, not a result.
+"$BIN" greedy "$FIG1" --inner gd --out "$S/gd-stuck" >/dev/null 2>"$S/gd-stuck.err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "did not leave the saddle" "$S/gd-stuck.err"
+check "--inner gd that cannot escape in T steps: exit 1 naming it" "rc $rc: $(head -n 1 "$S/gd-stuck.err")" $?
+
 finish
