@@ -42,6 +42,7 @@ bad "--widths one width" "--widths" "$CFG" --widths 10 --gammas 1
 bad "--gammas negative" "--gammas" "$CFG" --widths 10,20 --gammas -1
 bad "--seeds 0" "--seeds" "$CFG" --widths 10,20 --gammas 1 --seeds 0
 bad "missing --gammas" "--gammas" "$CFG" --widths 10,20
+bad "gamma 1e300 (variance underflows)" "--gammas" "$CFG" --widths 10,20 --gammas 1e300
 bad "depth 1" "network.depth" "$CFG" --widths 10,20 --gammas 1 network.depth=1
 
 "$BIN" distances "$CFG" --widths 10,30,100 --gammas 0.75,1 --seeds 3 --jobs 2 --out "$OUT" \

@@ -31,6 +31,9 @@
 #include "dlnflow/ntk.h"
 #include "dlnflow/setup.h"
 
+/* Largest gamma: w^-gamma stays far from underflow for any width a machine can hold. */
+#define GAMMA_MAX 20.0
+
 /* Most entries in --widths and --gammas, and most seeds. */
 #define LIST_MAX 64
 #define SEEDS_MAX 10000
@@ -136,6 +139,13 @@ static int parse_args(int argc, char **argv, dist_args *a)
       for (size_t k = 0; k < a->nwidths; k++) a->widths[k] = (size_t)list[k];
     } else if (strcmp(opt, "--gammas") == 0) {
       if (!(a->ngammas = parse_list(opt, v, 0, a->gammas))) return DLN_EXIT_USAGE;
+      for (size_t k = 0; k < a->ngammas; k++)
+        if (a->gammas[k] > GAMMA_MAX) {
+          /* The variance c w^-γ underflows long before: no θ0 to measure from. */
+          fprintf(stderr, "dlnflow distances: --gammas: %g is above %g (the variance c w^-gamma "
+                          "would underflow)\n", a->gammas[k], GAMMA_MAX);
+          return DLN_EXIT_USAGE;
+        }
     } else if (takes_value) { /* --seeds, --jobs */
       size_t n = parse_list(opt, v, 1, list);
       if (n != 1 || list[0] > SEEDS_MAX) {
