@@ -39,6 +39,15 @@ int dln_cli_load_config(const char *path, char **overrides, size_t noverrides,
  * Returns 0, or DLN_EXIT_USAGE after naming the path and the problem on stderr. */
 int dln_cli_check_out_dir(const char *command, const char *dir);
 
+/* Sets cfg->out_dir, when neither --out nor output.dir gave one, to runs/<config stem><suffix>. */
+void dln_cli_default_out_dir(const char *config, const char *suffix, dln_config *cfg);
+
+/* Takes one argument that is not a known option of `dlnflow <command>`: a "section.key=value"
+ * override (into overrides), else the CONFIG (once). Returns 0, or DLN_EXIT_USAGE after
+ * naming an unknown option or a second CONFIG. */
+int dln_cli_take_argument(const char *command, char *arg, const char **config,
+                          char **overrides, size_t *noverrides);
+
 /* Creates dir and its parents (like mkdir -p). */
 int dln_cli_make_dir(const char *dir);
 

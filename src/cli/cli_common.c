@@ -236,3 +236,32 @@ int dln_cli_check_out_dir(const char *command, const char *dir)
   }
   return 0;
 }
+
+void dln_cli_default_out_dir(const char *config, const char *suffix, dln_config *cfg)
+{
+  if (cfg->out_dir[0] != '\0') return;
+  const char *base = strrchr(config, '/');
+  char stem[256];
+  snprintf(stem, sizeof stem, "%s", base ? base + 1 : config);
+  char *dot = strrchr(stem, '.');
+  if (dot && dot != stem) *dot = '\0';
+  snprintf(cfg->out_dir, sizeof cfg->out_dir, "runs/%s%s", stem, suffix);
+}
+
+int dln_cli_take_argument(const char *command, char *arg, const char **config,
+                          char **overrides, size_t *noverrides)
+{
+  if (arg[0] == '-') {
+    fprintf(stderr, "dlnflow %s: unknown option '%s'\n", command, arg);
+    return DLN_EXIT_USAGE;
+  }
+  if (strchr(arg, '=')) {
+    overrides[(*noverrides)++] = arg;
+  } else if (!*config) {
+    *config = arg;
+  } else {
+    fprintf(stderr, "dlnflow %s: unexpected argument '%s' (one CONFIG only)\n", command, arg);
+    return DLN_EXIT_USAGE;
+  }
+  return 0;
+}

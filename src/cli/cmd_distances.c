@@ -155,15 +155,8 @@ static int parse_args(int argc, char **argv, dist_args *a)
       }
       if (strcmp(opt, "--seeds") == 0) a->seeds = (size_t)list[0];
       else a->jobs = (int)list[0];
-    } else if (opt[0] == '-') {
-      fprintf(stderr, "dlnflow distances: unknown option '%s'\n", opt);
-      return DLN_EXIT_USAGE;
-    } else if (strchr(opt, '=')) {
-      a->overrides[a->noverrides++] = argv[i];
-    } else if (!a->config) {
-      a->config = opt;
-    } else {
-      fprintf(stderr, "dlnflow distances: unexpected argument '%s' (one CONFIG only)\n", opt);
+    } else if (dln_cli_take_argument("distances", argv[i], &a->config, a->overrides,
+                                     &a->noverrides) != 0) {
       return DLN_EXIT_USAGE;
     }
   }
@@ -486,14 +479,7 @@ int dln_cmd_distances(int argc, char **argv)
   code = DLN_EXIT_USAGE;
   if (!cfg || dln_cli_load_config(a.config, a.overrides, a.noverrides, a.out, cfg) != DLN_SUCCESS)
     goto done;
-  if (cfg->out_dir[0] == '\0') {
-    const char *base = strrchr(a.config, '/');
-    char stem[256];
-    snprintf(stem, sizeof stem, "%s", base ? base + 1 : a.config);
-    char *dot = strrchr(stem, '.');
-    if (dot && dot != stem) *dot = '\0';
-    snprintf(cfg->out_dir, sizeof cfg->out_dir, "runs/%s-distances", stem);
-  }
+  dln_cli_default_out_dir(a.config, "-distances", cfg);
   if (dln_cli_check_out_dir("distances", cfg->out_dir) != 0) goto done;
   int status = prepare(&job, cfg);
   if (status != DLN_SUCCESS) {

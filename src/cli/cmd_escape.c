@@ -218,15 +218,8 @@ static int parse_args(int argc, char **argv, escape_args *a)
       }
       if (strcmp(opt, "--seeds") == 0) a->seeds = n;
       else a->jobs = (int)n;
-    } else if (opt[0] == '-') {
-      fprintf(stderr, "dlnflow escape: unknown option '%s'\n", opt);
-      return DLN_EXIT_USAGE;
-    } else if (strchr(opt, '=')) {
-      a->overrides[a->noverrides++] = argv[i];
-    } else if (!a->config) {
-      a->config = opt;
-    } else {
-      fprintf(stderr, "dlnflow escape: unexpected argument '%s' (one CONFIG only)\n", opt);
+    } else if (dln_cli_take_argument("escape", argv[i], &a->config, a->overrides,
+                                     &a->noverrides) != 0) {
       return DLN_EXIT_USAGE;
     }
   }
@@ -244,18 +237,6 @@ static int parse_args(int argc, char **argv, escape_args *a)
 }
 
 /* ---- phase 1 and 2: set-up and predictions ------------------------------------------ */
-
-/* The run folder: --out, else output.dir, else runs/<config stem>-escape. */
-static void choose_folder(const escape_args *a, dln_config *cfg)
-{
-  if (cfg->out_dir[0] != '\0') return;
-  const char *base = strrchr(a->config, '/');
-  char stem[256];
-  snprintf(stem, sizeof stem, "%s", base ? base + 1 : a->config);
-  char *dot = strrchr(stem, '.');
-  if (dot && dot != stem) *dot = '\0';
-  snprintf(cfg->out_dir, sizeof cfg->out_dir, "runs/%s-escape", stem);
-}
 
 /* Returns the predicted escape time of a run from α θ0 of seed s (NaN when unknown). */
 static double predicted_time(const escape_job *job, const seed_info *s, double alpha)
@@ -886,7 +867,7 @@ int dln_cmd_escape(int argc, char **argv)
   if (!job.cfg) goto done;
   if (dln_cli_load_config(a.config, a.overrides, a.noverrides, a.out, job.cfg) != DLN_SUCCESS)
     goto done;
-  choose_folder(&a, job.cfg);
+  dln_cli_default_out_dir(a.config, "-escape", job.cfg);
   /* Escapes are not stiff until r: measured on examples/escape-l4.ini (P = 400), the dense
    * preconditioner that `auto` picks made the sweep 40 times slower for the same times. */
   if (job.cfg->solver.precondition == DLN_PRECOND_AUTO)

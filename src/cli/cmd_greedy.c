@@ -125,15 +125,8 @@ static int parse_args(int argc, char **argv, greedy_args *a)
     } else if (strcmp(opt, "--max-width") == 0) {
       bad = parse_whole(opt, v, &n);
       a->opt.max_width = (size_t)n;
-    } else if (opt[0] == '-') {
-      fprintf(stderr, "dlnflow greedy: unknown option '%s'\n", opt);
-      return DLN_EXIT_USAGE;
-    } else if (strchr(opt, '=')) {
-      a->overrides[a->noverrides++] = argv[i];
-    } else if (!a->config) {
-      a->config = opt;
-    } else {
-      fprintf(stderr, "dlnflow greedy: unexpected argument '%s'\n", opt);
+    } else if (dln_cli_take_argument("greedy", argv[i], &a->config, a->overrides,
+                                     &a->noverrides) != 0) {
       return DLN_EXIT_USAGE;
     }
     if (bad) return DLN_EXIT_USAGE;
@@ -403,14 +396,7 @@ int dln_cmd_greedy(int argc, char **argv)
   rc = DLN_EXIT_USAGE;
   if (dln_cli_load_config(a.config, a.overrides, a.noverrides, a.out, &b.cfg) != DLN_SUCCESS)
     goto done;
-  if (b.cfg.out_dir[0] == '\0') {
-    const char *base = strrchr(a.config, '/');
-    char stem[256];
-    snprintf(stem, sizeof stem, "%s", base ? base + 1 : a.config);
-    char *dot = strrchr(stem, '.');
-    if (dot && dot != stem) *dot = '\0';
-    snprintf(b.cfg.out_dir, sizeof b.cfg.out_dir, "runs/%s-greedy", stem);
-  }
+  dln_cli_default_out_dir(a.config, "-greedy", &b.cfg);
   /* Phase 1: the configured build fixes the depth and the data's shape. */
   dln_setup s;
   int status = dln_setup_build(&b.cfg, &s);

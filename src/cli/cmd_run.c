@@ -63,15 +63,8 @@ static int parse_args(int argc, char **argv, run_args *a)
         fprintf(stderr, "dlnflow run: --out needs a folder (it was given '')\n");
         return DLN_EXIT_USAGE;
       }
-    } else if (argv[i][0] == '-') {
-      fprintf(stderr, "dlnflow run: unknown option '%s'\n", argv[i]);
-      return DLN_EXIT_USAGE;
-    } else if (strchr(argv[i], '=')) {
-      a->overrides[a->noverrides++] = argv[i];
-    } else if (!a->config) {
-      a->config = argv[i];
-    } else {
-      fprintf(stderr, "dlnflow run: unexpected argument '%s' (one CONFIG only)\n", argv[i]);
+    } else if (dln_cli_take_argument("run", argv[i], &a->config, a->overrides,
+                                     &a->noverrides) != 0) {
       return DLN_EXIT_USAGE;
     }
   }
@@ -81,19 +74,6 @@ static int parse_args(int argc, char **argv, run_args *a)
     return DLN_EXIT_USAGE;
   }
   return 0;
-}
-
-/* Chooses the run folder: --out, else output.dir, else runs/<config stem>. */
-static void choose_out_dir(const run_args *a, dln_config *cfg)
-{
-  if (cfg->out_dir[0] != '\0') return;
-  const char *base = strrchr(a->config, '/');
-  base = base ? base + 1 : a->config;
-  char stem[256];
-  snprintf(stem, sizeof stem, "%s", base);
-  char *dot = strrchr(stem, '.');
-  if (dot && dot != stem) *dot = '\0';
-  snprintf(cfg->out_dir, sizeof cfg->out_dir, "runs/%s", stem);
 }
 
 /* ---- trajectory.csv -----------------------------------------------------------------
@@ -562,7 +542,7 @@ int dln_cmd_run(int argc, char **argv)
   code = DLN_EXIT_USAGE;
   if (dln_cli_load_config(a.config, a.overrides, a.noverrides, a.out, cfg) != DLN_SUCCESS)
     goto done;
-  choose_out_dir(&a, cfg);
+  dln_cli_default_out_dir(a.config, "", cfg);
   if (a.verify && (cfg->solver.method == DLN_METHOD_GD || !cfg->events_enabled ||
                    cfg->solver.rtol / 100.0 < 10.0 * DBL_EPSILON)) {
     fprintf(stderr, "dlnflow run: --verify needs events.enabled = true, solver.method bdf or "
