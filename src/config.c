@@ -222,8 +222,12 @@ static const config_key *find_key(const char *section, const char *key)
   return NULL;
 }
 
+/* [sweep] holds grid axes, not keys of the table (see note_sweep_axis). */
+static const char SWEEP_SECTION[] = "sweep";
+
 static int section_known(const char *section)
 {
+  if (strcmp(section, SWEEP_SECTION) == 0) return 1;
   for (size_t i = 0; i < NKEYS; i++)
     if (strcmp(KEYS[i].section, section) == 0) return 1;
   return 0;
@@ -653,6 +657,28 @@ static int is_continuation(const load_state *st, const char *value)
   return st->indented && value[0] != '\0' && strncmp(st->stripped, value, n) == 0;
 }
 
+/* Keeps a [sweep] line as text: what its keys and values mean is the sweep's business
+ * (include/dlnflow/sweep.h), which reports faults with this file and line. */
+static int note_sweep_axis(load_state *st, const char *keys, const char *values, const char *loc)
+{
+  dln_config *cfg = st->cfg;
+  for (size_t i = 0; i < cfg->nsweep; i++)
+    if (strcmp(cfg->sweep[i].keys, keys) == 0)
+      return fail_at(st, dln_error(DLN_EFORMAT, "%s: [sweep] %s is given twice (first at line %d)",
+                                   loc, keys, cfg->sweep[i].line));
+  if (cfg->nsweep == DLN_SWEEP_AXES_MAX)
+    return fail_at(st, dln_error(DLN_EINVAL, "%s: [sweep] has more than %d axes", loc,
+                                 DLN_SWEEP_AXES_MAX));
+  dln_sweep_entry *e = &cfg->sweep[cfg->nsweep];
+  if (strlen(keys) >= sizeof e->keys || strlen(values) >= sizeof e->values)
+    return fail_at(st, dln_error(DLN_EINVAL, "%s: [sweep] %s: keys or values too long", loc, keys));
+  snprintf(e->keys, sizeof e->keys, "%s", keys);
+  snprintf(e->values, sizeof e->values, "%s", values);
+  e->line = st->line;
+  cfg->nsweep++;
+  return 1;
+}
+
 static int on_entry(void *user, const char *section, const char *name, const char *value)
 {
   load_state *st = user;
@@ -666,6 +692,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
   if (is_continuation(st, value))
     return fail_at(st, dln_error(DLN_EFORMAT, "%s: indented line would continue the value of "
                                  "'%s'; remove the indentation", loc, name));
+  if (strcmp(section, SWEEP_SECTION) == 0) return note_sweep_axis(st, name, value, loc);
   const config_key *k;
   int rc = lookup_key(section, name, loc, &k);
   if (rc != DLN_SUCCESS) return fail_at(st, rc);

@@ -17,6 +17,16 @@
 #define DLN_PATH_MAX 4096
 #define DLN_LIST_MAX 256
 #define DLN_NAME_MAX 32
+#define DLN_SWEEP_AXES_MAX 8
+
+/* One line of a [sweep] section: an axis of a sweep's grid, kept as text for the sweep
+ * module (include/dlnflow/sweep.h) to parse: "init.gamma" = "0.75,1,1.5", or keys varied
+ * together, "init.gamma/solver.t_max" = "0.75/31.6, 1.5/1000". `dlnflow run` ignores it. */
+typedef struct dln_sweep_entry {
+  char keys[128];
+  char values[256];
+  int line;                           /* its line in the file */
+} dln_sweep_entry;
 
 typedef struct dln_config {
   /* [network] */
@@ -62,6 +72,9 @@ typedef struct dln_config {
   int events_enabled;                 /* track plateaus and saddles */
   dln_events_options events;          /* thresholds, kicks, descriptions (rank_tol: output's) */
 
+  /* [sweep] */
+  dln_sweep_entry sweep[DLN_SWEEP_AXES_MAX];
+  size_t nsweep;
   char source[DLN_PATH_MAX];          /* the file it was loaded from ("" if none) */
 } dln_config;
 
