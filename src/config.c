@@ -111,6 +111,14 @@ static const config_key KEYS[] = {
   {"data", "teacher_diag", KEY_DOUBLE_LIST, LIST(teacher_diag, nteacher_diag, 1, DLN_LIST_MAX),
    RANGE(NO_MIN, NO_MAX), .help = "teacher: diagonal of a square teacher matrix"},
   {"data", "teacher", KEY_PATH, FIELD(teacher), .help = "teacher: teacher matrix file"},
+  {"data", "teacher_size", KEY_SIZE, FIELD(teacher_size), RANGE(1, NO_MAX),
+   .help = "teacher: size n of a random n x n teacher of rank data.teacher_rank"},
+  {"data", "teacher_rank", KEY_SIZE, FIELD(teacher_rank), RANGE(1, NO_MAX),
+   .help = "teacher: rank r (<= data.teacher_size) of the random teacher W0 W0^T, W0 n x r "
+           "with column i ~ N(0, i) (paper's Fig. 6; instead of teacher_diag or teacher)"},
+  {"data", "teacher_noise", KEY_DOUBLE, FIELD(teacher_noise), RANGE(0, NO_MAX),
+   .help = "teacher: standard deviation of a noise matrix E added to the teacher for the "
+           "training targets only, (T + E) x (test targets: T x)"},
   {"data", "samples", KEY_SIZE, FIELD(samples), RANGE(1, NO_MAX),
    .help = "teacher: training inputs"},
   {"data", "test_samples", KEY_SIZE, FIELD(test_samples), RANGE(0, NO_MAX),
@@ -793,8 +801,21 @@ static int check_mse_data(const dln_config *cfg)
       return invalid(cfg, "data.x and data.y cannot be combined with data.generator = teacher");
     if (cfg->nteacher_diag > 0 && cfg->teacher[0])
       return invalid(cfg, "give data.teacher_diag or data.teacher, not both");
-    if (cfg->nteacher_diag == 0 && !cfg->teacher[0])
-      return invalid(cfg, "data.generator = teacher needs data.teacher_diag or data.teacher");
+    if (cfg->teacher_rank > 0 && (cfg->nteacher_diag > 0 || cfg->teacher[0]))
+      return invalid(cfg, "data.teacher_rank cannot be combined with data.%s: give one teacher",
+                     cfg->teacher[0] ? "teacher" : "teacher_diag");
+    if (cfg->teacher_size > 0 && cfg->teacher_rank == 0)
+      return invalid(cfg, "data.teacher_size needs data.teacher_rank (the random teacher's "
+                          "rank)");
+    if (cfg->teacher_rank > 0 && cfg->teacher_size == 0)
+      return invalid(cfg, "data.teacher_rank needs data.teacher_size (the random teacher's "
+                          "size)");
+    if (cfg->teacher_rank > cfg->teacher_size)
+      return invalid(cfg, "data.teacher_rank = %zu must lie in [1, data.teacher_size = %zu]",
+                     cfg->teacher_rank, cfg->teacher_size);
+    if (cfg->nteacher_diag == 0 && !cfg->teacher[0] && cfg->teacher_rank == 0)
+      return invalid(cfg, "data.generator = teacher needs data.teacher_diag, data.teacher or "
+                          "data.teacher_rank with data.teacher_size");
     if (cfg->samples == 0) return invalid(cfg, "data.samples must be at least 1");
     return DLN_SUCCESS;
   }
@@ -810,6 +831,15 @@ static int check_data(const dln_config *cfg)
   if (cfg->generator[0] && strcmp(cfg->generator, "lowrank") != 0 &&
       strcmp(cfg->generator, "teacher") != 0)
     return invalid(cfg, "data.generator = '%s' is not lowrank, teacher or empty", cfg->generator);
+  /* The random teacher's keys would be ignored by any other data source: refuse them. */
+  const struct { const char *key; int given; } teacher_keys[] = {
+    {"data.teacher_size", cfg->teacher_size > 0},
+    {"data.teacher_rank", cfg->teacher_rank > 0}, {"data.teacher_noise", cfg->teacher_noise > 0}};
+  for (size_t i = 0; i < sizeof teacher_keys / sizeof *teacher_keys; i++)
+    if (teacher_keys[i].given && strcmp(cfg->generator, "teacher") != 0)
+      return invalid(cfg, "%s is for data.generator = teacher, but data.generator %s%s%s",
+                     teacher_keys[i].key, cfg->generator[0] ? "= '" : "is not set",
+                     cfg->generator, cfg->generator[0] ? "'" : "");
   /* A file key of the other cost would be ignored without a word: refuse it instead. */
   int mc = strcmp(cfg->cost, "mc") == 0;
   const struct { const char *key; const char *value; int for_mc; } files[] = {

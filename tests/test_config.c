@@ -414,6 +414,44 @@ static void test_validate(void)
                  "teacher_diag and teacher together");
   expect_invalid((const char *[]){"data.teacher_diag=", NULL}, "data.teacher_diag",
                  "teacher without a teacher matrix");
+  /* The random low-rank teacher (Fig. 6): rank and size together, one teacher only. */
+  const char *random_teacher[] = {"data.teacher_diag=", "data.teacher_rank=3",
+                                  "data.teacher_size=10", "data.teacher_noise=0.2", NULL};
+  expect_valid(random_teacher, "teacher_rank with teacher_size and teacher_noise validates");
+  expect_invalid((const char *[]){"data.teacher_rank=3", "data.teacher_size=10", NULL},
+                 "data.teacher_rank cannot be combined with data.teacher_diag",
+                 "teacher_rank together with teacher_diag");
+  expect_invalid((const char *[]){"data.teacher_diag=", "data.teacher=T.csv",
+                                  "data.teacher_rank=3", "data.teacher_size=10", NULL},
+                 "data.teacher_rank cannot be combined with data.teacher:",
+                 "teacher_rank together with a teacher file");
+  expect_invalid((const char *[]){"data.teacher_diag=", "data.teacher_rank=3", NULL},
+                 "data.teacher_rank needs data.teacher_size", "teacher_rank without size");
+  expect_invalid((const char *[]){"data.teacher_size=10", NULL},
+                 "data.teacher_size needs data.teacher_rank", "teacher_size without rank");
+  expect_invalid((const char *[]){"data.teacher_diag=", "data.teacher_rank=4",
+                                  "data.teacher_size=3", NULL},
+                 "data.teacher_rank = 4 must lie in [1, data.teacher_size = 3]",
+                 "teacher_rank above teacher_size");
+  expect_invalid((const char *[]){"data.teacher_diag=", NULL},
+                 "data.teacher_rank with data.teacher_size", "no teacher names all three");
+  expect_invalid((const char *[]){"data.cost=mc", "data.generator=lowrank", "data.rows=6",
+                                  "data.cols=4", "data.teacher_diag=", "data.teacher_noise=0.2",
+                                  NULL},
+                 "data.teacher_noise is for data.generator = teacher",
+                 "teacher_noise with the lowrank generator");
+  expect_invalid((const char *[]){"data.generator=", "data.teacher_diag=",
+                                  "data.teacher_rank=2", "data.x=x.csv", "data.y=y.npy", NULL},
+                 "data.teacher_rank is for data.generator = teacher, but data.generator is "
+                 "not set", "teacher_rank with data files");
+  dln_config *bad = fresh();
+  test_true(dln_config_override(bad, "data.teacher_rank=0", "test") == DLN_EINVAL &&
+                message_has("data.teacher_rank: '0' is not a whole number >= 1"),
+            "teacher_rank = 0 refused by its bound: %s", dln_error_message());
+  test_true(dln_config_override(bad, "data.teacher_noise=-0.1", "test") == DLN_EINVAL &&
+                message_has("data.teacher_noise"),
+            "negative teacher_noise refused: %s", dln_error_message());
+  free(bad);
   expect_invalid((const char *[]){"data.generator=", NULL}, "data.x",
                  "mse without generator or files");
   expect_valid((const char *[]){"data.generator=", "data.teacher_diag=", "data.x=x.csv",

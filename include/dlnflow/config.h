@@ -33,6 +33,10 @@ typedef struct dln_config {
   double teacher_diag[DLN_LIST_MAX];  /* teacher: diagonal of a square teacher */
   size_t nteacher_diag;
   char teacher[DLN_PATH_MAX];         /* teacher: matrix file (instead of teacher_diag) */
+  size_t teacher_size, teacher_rank;  /* teacher: random W0 W0ᵀ, size x size of rank teacher_rank
+                                         (instead of teacher_diag or teacher; 0: not given) */
+  double teacher_noise;               /* teacher: std of a noise matrix added to the teacher
+                                         for the training targets */
   size_t samples, test_samples;       /* teacher: input counts */
   double noise;                       /* teacher: std of Gaussian noise on training targets */
   int whiten;                         /* teacher/files: whiten inputs so X Xᵀ/N = I */
