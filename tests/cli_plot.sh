@@ -169,7 +169,7 @@ sed '5 s/^\([^,]*\),[^,]*,/\1,abc,/' "$S/regress/trajectory.csv" >"$S/text/traje
 bad "trajectory.csv with a word for a loss" "$S/text" "$S/text/trajectory.csv:5|column 2|'abc'"
 case_dir ragged
 sed '7 s/,[^,]*$//' "$S/regress/trajectory.csv" >"$S/ragged/trajectory.csv"
-bad "trajectory.csv with a short row" "$S/ragged" "trajectory.csv:7|9 fields, the header has 10"
+bad "trajectory.csv with a short row" "$S/ragged" "trajectory.csv:7|10 fields, the header has 11"
 touch "$S/a-file"
 "$BIN" plot --out "$S/a-file" "$S/regress" >/dev/null 2>"$S/afile.err"
 rc=$?
