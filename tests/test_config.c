@@ -463,6 +463,35 @@ static void test_validate(void)
   expect_invalid((const char *[]){"data.x=x.csv", "data.y=y.npy", NULL}, "data.generator",
                  "files together with a generator");
 
+  /* [plot]: keys named as section.key, distinct roles, rows a list of column names. */
+  expect_valid((const char *[]){"plot.kind=summary", "plot.panel=network.depth",
+                                "plot.color=network.width", "plot.x=init.gamma",
+                                "plot.rows=test_loss_final,rank_final", NULL},
+               "plot keys naming configuration keys validate");
+  expect_invalid((const char *[]){"plot.panel=init.gama", NULL},
+                 "plot.panel = 'init.gama' is not a configuration key", "plot.panel misspelt");
+  expect_invalid((const char *[]){"plot.color=gamma", NULL},
+                 "plot.color = 'gamma' is not a configuration key", "plot.color without section");
+  expect_invalid((const char *[]){"plot.x=plot.kind", NULL},
+                 "plot.x = 'plot.kind' is not a configuration key", "plot.x naming a plot key");
+  expect_invalid((const char *[]){"plot.panel=init.gamma", "plot.color=init.gamma", NULL},
+                 "plot.panel and plot.color both name init.gamma", "panel and color the same");
+  expect_invalid((const char *[]){"plot.kind=summary", "plot.color=init.gamma",
+                                  "plot.x=init.gamma", NULL},
+                 "plot.x = init.gamma is also plot.color", "summary x equal to color");
+  expect_valid((const char *[]){"plot.color=init.gamma", "plot.x=init.gamma", NULL},
+               "plot.x is not used by curves: no conflict");
+  expect_invalid((const char *[]){"plot.rows=loss,rank,", NULL},
+                 "plot.rows: entry 3 '' is not a column name", "plot.rows ending in a comma");
+  expect_invalid((const char *[]){"plot.rows=loss,test loss", NULL},
+                 "plot.rows: entry 2 'test loss' is not a column name", "plot.rows with a space");
+  expect_invalid((const char *[]){"plot.rows=a,b,c,d,e,f,g,h,i", NULL},
+                 "plot.rows: more than 8 columns", "nine plot rows");
+  dln_config *plot = fresh();
+  test_true(dln_config_override(plot, "plot.kind=bars", "test") == DLN_EFORMAT &&
+                message_has("plot.kind: 'bars' is not one of curves, summary"),
+            "plot.kind outside curves, summary refused: %s", dln_error_message());
+  free(plot);
   expect_invalid((const char *[]){"init.scheme=file", NULL}, "init.dir", "scheme file, no dir");
   expect_valid((const char *[]){"init.scheme=file", "init.dir=w", NULL}, "scheme file with dir");
   expect_invalid((const char *[]){"output.times=1,5,5", NULL}, "output.times",

@@ -17,6 +17,7 @@
 #define DLN_PATH_MAX 4096
 #define DLN_LIST_MAX 256
 #define DLN_NAME_MAX 32
+#define DLN_TEXT_MAX 256
 
 typedef struct dln_config {
   /* [network] */
@@ -66,6 +67,15 @@ typedef struct dln_config {
   int events_enabled;                 /* track plateaus and saddles */
   dln_events_options events;          /* thresholds, kicks, descriptions (rank_tol: output's) */
 
+  /* [plot] (read by `dlnflow plot` of a sweep folder; docs/dlnflow-plot.md) */
+  char plot_kind[DLN_NAME_MAX];       /* "curves" or "summary" */
+  char plot_panel[DLN_TEXT_MAX];      /* a varied key: one column of panels per value ("") */
+  char plot_color[DLN_TEXT_MAX];      /* a varied key: one colour per value ("") */
+  char plot_rows[DLN_TEXT_MAX];       /* comma-separated columns, one row of panels each ("":
+                                         the kind's default) */
+  char plot_x[DLN_TEXT_MAX];          /* summary: the varied key on the x axis ("": the first
+                                         varied key that is neither panel nor color) */
+
   char source[DLN_PATH_MAX];          /* the file it was loaded from ("" if none) */
 } dln_config;
 
@@ -81,6 +91,11 @@ int dln_config_override(dln_config *cfg, const char *assignment, const char *whe
 /* Checks cross-key consistency (a network given, a data source complete for its cost,
  * init keys fitting the scheme, solver bounds). Messages name the key. */
 int dln_config_validate(const dln_config *cfg);
+
+/* Checks the [plot] keys alone (dln_config_validate includes it): plot.panel, plot.color and
+ * plot.x name configuration keys (section.key), panel and color differ, and so does x from
+ * both for plot.kind = summary; plot.rows is a comma-separated list of column names. */
+int dln_config_validate_plot(const dln_config *cfg);
 
 /* Calls fn(section, key, value-as-text, data) for every key, in table order, for writing
  * the resolved configuration into run metadata. */
