@@ -159,7 +159,8 @@ check "without output.ntk there is no ntk_change column" "$(head -n 1 "$S/reg1/t
 
 # ---- 3. events off; bad settings refused before writing ----------------------------------
 "$BIN" run --quiet --out "$S/off" "$REG" events.enabled=false >/dev/null 2>&1
-labels=$(awk -F, -v c=8 'NR > 1 { print $c }' "$S/off/trajectory.csv" | sort -u | tr '\n' ' ')
+labels=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "plateau") c = i; next }
+                  { print $c }' "$S/off/trajectory.csv" | sort -u | tr '\n' ' ')
 [ ! -e "$S/off/events.json" ] && [ "$labels" = "-1 " ]
 check "events.enabled=false: no events.json, every row labelled -1" "labels: $labels" $?
 

@@ -26,7 +26,7 @@ static dln_problem *make_problem(int rank_one)
       for (size_t j = 0; j < 5; j++) T[i * 5 + j] = 0.7 * (1.0 + 0.3 * (double)i) * (0.5 - 0.2 * (double)j);
   T[3] = rank_one ? T[3] : 0.4;
   dln_mse_data d;
-  dln_datagen_teacher(T, 4, 5, 60, 20, rank_one ? 0.0 : 0.1, 5, &d);
+  dln_datagen_teacher(T, 4, 5, 60, 20, 0.0, rank_one ? 0.0 : 0.1, 5, &d);
   dln_cost *cost = NULL;
   dln_cost_mse_alloc(5, 4, d.N, d.X, d.Y, d.Ntest, d.Xtest, d.Ytest, &cost);
   dln_mse_data_release(&d);

@@ -19,7 +19,7 @@ static void usage(FILE *out)
           "  greedy CONFIG [--compare RUN_DIR] [...]          greedy low-rank algorithm\n"
           "  sweep CONFIG [--grid key=v1,v2,...] [--jobs N]   runs over a grid of settings\n"
           "  keys                                             list the configuration keys\n"
-          "  plot RUN_DIR [--format png,svg] [--out DIR]      draw a run with gnuplot\n"
+          "  plot RUN_DIR|SWEEP_DIR [--format png,svg] [...]  draw a run or a sweep with gnuplot\n"
           "\n"
           "dlnflow <command> --help shows a command's options; docs/ has a page per command.\n");
 }
