@@ -90,7 +90,10 @@ want=$(jq '[.result.singular_values_final[]] | add' "$S/alone/summary.json")
 check "nuclear_norm_final is the sum of the final singular values" "$nuc vs $want" \
   "$(awk -v a="$nuc" -v b="$want" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-12 * b) }'; echo $?)"
 
-"$BIN" sweep "$REG" $GRID --jobs 2 --out "$S/j2" >"$S/j2.out" 2>"$S/err"
+check "the sweep ends by drawing sweep.png (a PNG) and sweep.svg" "$(ls "$S/j1" | tr '\n' ' ')" \
+  "$(head -c 4 "$S/j1/sweep.png" | grep -q PNG && [ -s "$S/j1/sweep.svg" ]; echo $?)"
+"$BIN" sweep "$REG" $GRID --jobs 2 --no-plot --out "$S/j2" >"$S/j2.out" 2>"$S/err"
+check "--no-plot draws nothing" "$(ls "$S/j2" | tr '\n' ' ')" "$([ ! -e "$S/j2/sweep.png" ]; echo $?)"
 without_wall "$S/j1/sweep.csv" >"$S/j1.nowall"
 without_wall "$S/j2/sweep.csv" >"$S/j2.nowall"
 check "--jobs 2 writes the same sweep.csv and plateaus.csv as --jobs 1 (bar wall_seconds)" \

@@ -41,6 +41,7 @@ typedef struct sweep_args {
   const char *out;
   int jobs;               /* 0: one per core */
   int quiet;
+  int plot;               /* draw DIR/sweep.png at the end (--no-plot: 0) */
   char **grids;           /* --grid specs */
   size_t ngrids;
   char **overrides;       /* applied to every point */
@@ -79,12 +80,13 @@ static void sweep_usage(FILE *out)
 {
   fprintf(out,
           "usage: dlnflow sweep CONFIG [--grid key=v1,v2,... ...] [--jobs N] [--out DIR]\n"
-          "                    [--quiet] [section.key=value ...]\n"
+          "                    [--no-plot] [--quiet] [section.key=value ...]\n"
           "Runs `dlnflow run` at every point of the grid (CONFIG's [sweep] axes and each\n"
           "--grid; keys varied together: --grid a.x/b.y=1/2,3/4; a range of whole numbers:\n"
           "init.seed=1:10), --jobs at a time (default: one per core), each into\n"
           "DIR/points/NNNN, and gathers one row per point into DIR/sweep.csv and one per\n"
-          "plateau into DIR/plateaus.csv. Rerun, it skips the points already finished. Under\n"
+          "plateau into DIR/plateaus.csv, then draws DIR/sweep.png as CONFIG's [plot] says\n"
+          "(`dlnflow plot DIR`). Rerun, it skips the points already finished. Under\n"
           "`mpirun -n K` the ranks share the points. See docs/dlnflow-sweep.md.\n");
 }
 
@@ -110,6 +112,7 @@ static int take_value(int argc, char **argv, int *i, const char *what, const cha
 static int parse_args(int argc, char **argv, sweep_args *a)
 {
   memset(a, 0, sizeof *a);
+  a->plot = 1;
   a->overrides = calloc((size_t)argc, sizeof *a->overrides);
   a->grids = calloc((size_t)argc, sizeof *a->grids);
   if (!a->overrides || !a->grids) return DLN_EXIT_USAGE;
@@ -118,6 +121,8 @@ static int parse_args(int argc, char **argv, sweep_args *a)
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return -1;
     if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
       a->quiet = 1;
+    } else if (strcmp(argv[i], "--no-plot") == 0) {
+      a->plot = 0;
     } else if (strcmp(argv[i], "--out") == 0 || strcmp(argv[i], "-o") == 0) {
       if (take_value(argc, argv, &i, "a folder", &a->out)) return DLN_EXIT_USAGE;
     } else if (strcmp(argv[i], "--grid") == 0 || strcmp(argv[i], "-g") == 0) {
@@ -768,6 +773,25 @@ static int all_ranks_ok(const sweep *s, int ok)
   return ok;
 }
 
+/* ---- the plot ------------------------------------------------------------------------ */
+
+/* Runs `dlnflow plot DIR` (the figure CONFIG's [plot] section describes); a plot that cannot
+ * be drawn is reported but does not fail the sweep, whose tables are its result. */
+static void draw_plot(const sweep *s)
+{
+  char exe[DLN_PATH_MAX];
+  if (self_path(exe, sizeof exe) != DLN_SUCCESS) return;
+  char *argv[] = {exe, "plot", (char *)s->dir, NULL};
+  pid_t pid;
+  int wstatus = 0, rc = posix_spawn(&pid, exe, NULL, NULL, argv, environ);
+  if (rc == 0) {
+    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {}
+  }
+  if (rc != 0 || !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0)
+    fprintf(stderr, "dlnflow sweep: the plot was not drawn (the tables are complete); "
+                    "retry with `dlnflow plot %s`\n", s->dir);
+}
+
 /* ---- the command --------------------------------------------------------------------- */
 
 static int default_jobs(const sweep *s)
@@ -848,6 +872,10 @@ int dln_cmd_sweep(int argc, char **argv)
       printf("dlnflow sweep: %s%s: %zu failed, %zu not finished, %.1f s; tables in %s\n",
              s.size > 1 ? "this rank" : "done", code == DLN_EXIT_INTERRUPTED ? " (interrupted)" : "",
              failed, pending, now() - start, s.dir);
+    if (a.plot && s.rank == 0 && code != DLN_EXIT_INTERRUPTED) {
+      fflush(stdout);
+      draw_plot(&s);
+    }
     if (code == DLN_EXIT_INTERRUPTED)
       fprintf(stderr, "dlnflow sweep: interrupted; finished points are kept and a rerun "
                       "skips them\n");
