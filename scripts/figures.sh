@@ -91,7 +91,8 @@ summary() {
       echo
       for p in $(awk -F, 'NR > 1 { print $NF }' "$dir/sweep.csv"); do
         p=${p#points/}
-        echo "  point $p: gradient-norm rises $(rises "$dir" "$p" grad_norm), rank steps $(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "rank") c = i; next } { if (prev != "" && $c != prev) s++; prev = $c } END { print s + 0 }' "$dir/points/$p/trajectory.csv")"
+        echo "  point $p: gradient-norm rises $(rises "$dir" "$p" grad_norm), rank steps $(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "rank") c = i; next } { if (prev != "" && $c != prev) s++; prev = $c } END { print s + 0 }' "$dir/points/$p/trajectory.csv"), lowest test loss $(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "test_loss") c = i; if ($i == "rank") r = i; if ($i == "t") ct = i }; next }
+            best == "" || $c < best { best = $c; rank = $r; t = $ct } END { printf "%.3g at t = %.3g (rank %s)", best, t, rank }' "$dir/points/$p/trajectory.csv")"
       done
       ;;
   esac
