@@ -223,6 +223,31 @@ int dln_sweep_grid_add(dln_sweep_grid *grid, dln_sweep_axis *axis)
   return DLN_SUCCESS;
 }
 
+int dln_sweep_grid_override(dln_sweep_grid *grid, dln_sweep_axis *axis)
+{
+  size_t place = grid->naxes, kept = 0;
+  for (size_t a = 0; a < grid->naxes; a++) {
+    size_t shared;
+    same_keys(&grid->axes[a], axis, &shared);
+    if (shared) {
+      if (place == grid->naxes) place = kept;
+      dln_sweep_axis_release(&grid->axes[a]);
+    } else {
+      grid->axes[kept++] = grid->axes[a];
+    }
+  }
+  if (place == grid->naxes) return dln_sweep_grid_add(grid, axis); /* nothing overlapped */
+  grid->naxes = kept;
+  memmove(&grid->axes[place + 1], &grid->axes[place], (kept - place) * sizeof *grid->axes);
+  grid->axes[place] = *axis;
+  grid->naxes++;
+  memset(axis, 0, sizeof *axis);
+  count_points(grid);
+  if (grid->npoints > DLN_SWEEP_POINTS_MAX)
+    return dln_error(DLN_EINVAL, "the sweep would have more than %d points", DLN_SWEEP_POINTS_MAX);
+  return DLN_SUCCESS;
+}
+
 int dln_sweep_grid_from_config(const dln_config *cfg, dln_sweep_grid *grid)
 {
   memset(grid, 0, sizeof *grid);

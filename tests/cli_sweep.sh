@@ -148,6 +148,12 @@ check "the config's [sweep] axes make a 2 x 2 grid" "$(first_err)" \
 "$BIN" sweep "$S/with-sweep.ini" --grid init.seed=5 --out "$S/cfg2" >"$S/cfg.out" 2>"$S/err"
 check "--grid over a config axis's key replaces that axis" "$(column "$S/cfg2/sweep.csv" init.seed | tr '\n' ' ')" \
   "$([ "$(column "$S/cfg2/sweep.csv" init.seed | tr '\n' ' ')" = "5 5 " ]; echo $?)"
+"$BIN" sweep "$S/with-sweep.ini" --grid init.alpha=0.05 --no-plot --out "$S/cfg3" >"$S/cfg.out" 2>"$S/err"
+check "--grid over one key of a config axis that varies two replaces the whole axis" \
+  "$(head -n 1 "$S/cfg3/sweep.csv")" \
+  "$([ "$(head -n 1 "$S/cfg3/sweep.csv" | cut -d, -f1-3)" = "point,init.seed,init.alpha" ] &&
+     [ "$(column "$S/cfg3/sweep.csv" init.alpha | tr '\n' ' ')" = "0.05 0.05 " ] &&
+     [ "$(jq -r .config.solver.t_max "$S/cfg3/points/0000/summary.json")" = 100 ]; echo $?)"
 "$BIN" run "$S/with-sweep.ini" --out "$S/cfgrun" --quiet 2>"$S/err"
 rc=$?
 check "dlnflow run ignores the [sweep] section and runs the base config" "exit $rc, $(first_err)" \

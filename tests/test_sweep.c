@@ -91,6 +91,22 @@ static void test_grid_order(void)
             "an axis sharing only some keys with another is refused (%s)", dln_error_message());
   dln_sweep_axis_release(&d);
 
+  dln_sweep_axis e;
+  dln_sweep_axis_parse_assignment("init.gamma/network.width=1/5,2/6", "t", &e);
+  rc = dln_sweep_grid_override(&g, &e);
+  test_true(rc == DLN_SUCCESS && g.naxes == 2 && g.npoints == 2 &&
+                strcmp(g.axes[0].keys[0], "init.gamma") == 0 &&
+                strcmp(dln_sweep_value(&g, 1, 0, 1), "6") == 0 &&
+                strcmp(g.axes[1].keys[0], "init.seed") == 0,
+            "an overriding axis takes the place of the axis it shares a key with");
+  dln_sweep_axis_release(&e);
+  dln_sweep_axis_parse_assignment("network.width=10,100,1000", "t", &e);
+  rc = dln_sweep_grid_override(&g, &e);
+  test_true(rc == DLN_SUCCESS && g.naxes == 2 && g.npoints == 3 &&
+                strcmp(g.axes[0].keys[0], "network.width") == 0,
+            "and is itself replaced by one sharing any of its keys");
+  dln_sweep_axis_release(&e);
+
   dln_config *cfg = malloc(sizeof *cfg);
   dln_config_defaults(cfg);
   rc = dln_sweep_apply(&g, 1, cfg);

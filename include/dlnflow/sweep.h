@@ -43,6 +43,10 @@ int dln_sweep_axis_parse_assignment(const char *spec, const char *where, dln_swe
  * it (a --grid overriding the config's [sweep] line); sharing only some keys is refused. */
 int dln_sweep_grid_add(dln_sweep_grid *grid, dln_sweep_axis *axis);
 
+/* Adds an axis in place of every axis sharing a key with it (a --grid overriding [sweep]
+ * lines: "init.gamma/solver.t_max" replaces a line "init.gamma"), at the first one's place. */
+int dln_sweep_grid_override(dln_sweep_grid *grid, dln_sweep_axis *axis);
+
 /* Builds the grid of a configuration's [sweep] section (messages name the file and line). */
 int dln_sweep_grid_from_config(const dln_config *cfg, dln_sweep_grid *grid);
 

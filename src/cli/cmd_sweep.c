@@ -167,13 +167,20 @@ static void describe_point(const sweep *s, size_t i, char *buf, size_t size)
 
 static int build_grid(sweep *s)
 {
+  /* --grid axes replace the [sweep] lines they share keys with, but not each other */
   int status = dln_sweep_grid_from_config(s->base, &s->grid);
+  dln_sweep_grid given = {.npoints = 1};
   for (size_t g = 0; status == DLN_SUCCESS && g < s->args->ngrids; g++) {
-    dln_sweep_axis axis;
+    dln_sweep_axis axis, copy;
     status = dln_sweep_axis_parse_assignment(s->args->grids[g], "--grid", &axis);
-    if (status == DLN_SUCCESS) status = dln_sweep_grid_add(&s->grid, &axis);
+    if (status == DLN_SUCCESS)
+      status = dln_sweep_axis_parse_assignment(s->args->grids[g], "--grid", &copy);
+    if (status == DLN_SUCCESS) status = dln_sweep_grid_add(&given, &copy);
+    if (status == DLN_SUCCESS) status = dln_sweep_grid_override(&s->grid, &axis);
     dln_sweep_axis_release(&axis);
+    dln_sweep_axis_release(&copy);
   }
+  dln_sweep_grid_release(&given);
   if (status != DLN_SUCCESS) {
     dln_cli_report("grid", status);
     return status;
