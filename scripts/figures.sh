@@ -36,7 +36,8 @@ table() {
     END { for (i = 1; i <= ng; i++) { g = order[i]; printf "| %s | %d |", g, n[g]
             for (j = 1; j <= nc; j++) {
               if (!m[g, j]) { printf " - |"; continue }
-              printf (m[g, j] > 1 ? " %.3g ± %.2g |" : " %.3g |"), mu[g, j], sqrt(q[g, j] / m[g, j]) }
+              printf (m[g, j] > 1 ? " %.3g ± %.2g |" : " %.3g |"), mu[g, j],
+                     (m[g, j] > 1 ? sqrt(q[g, j] / (m[g, j] - 1)) : 0) }
             printf "\n" } }' "$1/sweep.csv"
 }
 
@@ -72,7 +73,7 @@ summary() {
         awk -F, -v key="$key" 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "t") ct = i; if ($i == "loss") cl = i }; next }
                NR == 2 { l0 = $cl } !done && $cl <= 1e-6 * l0 { print key ";" $ct; done = 1 }' "$dir/$p/trajectory.csv"
       done | awk -F';' '{ n[$1]++; d = $2 - mu[$1]; mu[$1] += d / n[$1]; q[$1] += d * ($2 - mu[$1]) }
-                      END { for (k in n) printf "  gamma = %s: %.4g ± %.2g (%d seeds)\n", k, mu[k], sqrt(q[k] / n[k]), n[k] }' | sort
+                      END { for (k in n) printf "  gamma = %s: %.4g ± %.2g (%d seeds)\n", k, mu[k], (n[k] > 1 ? sqrt(q[k] / (n[k] - 1)) : 0), n[k] }' | sort
       echo
       echo "total time on saddle plateaus (sum of t_exit - t_entry over a point's saddles), mean over seeds:"
       awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) at[$i] = i; next }

@@ -1078,6 +1078,16 @@ static void format_value(const dln_config *cfg, const config_key *k, char *buf, 
   }
 }
 
+int dln_config_key_is_list(const char *name)
+{
+  const char *dot = name ? strchr(name, '.') : NULL;
+  if (!dot || (size_t)(dot - name) >= 64) return 0;
+  char section[64];
+  snprintf(section, sizeof section, "%.*s", (int)(dot - name), name);
+  const config_key *k = find_key(section, dot + 1);
+  return k && (k->type == KEY_SIZE_LIST || k->type == KEY_DOUBLE_LIST);
+}
+
 void dln_config_foreach(const dln_config *cfg,
                         void (*fn)(const char *section, const char *key, const char *value,
                                    void *data),

@@ -89,6 +89,9 @@ static int parse_keys(char *keys, const char *where, dln_sweep_axis *axis)
     if (!parts[k][0] || strlen(parts[k]) >= sizeof axis->keys[k])
       return dln_error(DLN_EFORMAT, "%s: '%s' is not a configuration key section.key", where,
                        parts[k]);
+    if (dln_config_key_is_list(parts[k]))
+      return dln_error(DLN_EINVAL, "%s: %s takes a list, which a sweep axis cannot vary (its "
+                                   "commas would separate the axis's values)", where, parts[k]);
     if (strcmp(parts[k], "output.dir") == 0)
       return dln_error(DLN_EINVAL, "%s: output.dir cannot vary: the sweep gives every point "
                                    "its own folder", where);
@@ -113,6 +116,8 @@ static int parse_values(char *values, const char *where, dln_sweep_axis *axis)
     char *next = strchr(item, ',');
     if (next) *next++ = '\0';
     item = trim(item);
+    char shown[sizeof ((dln_config *)0)->sweep[0].values + 64];
+    snprintf(shown, sizeof shown, "%s", item); /* split() cuts item up */
     char *parts[DLN_SWEEP_KEYS_MAX];
     long a, b;
     if (!item[0]) {
@@ -130,7 +135,7 @@ static int parse_values(char *values, const char *where, dln_sweep_axis *axis)
       }
     } else if (axis->nkeys > 1 && split(item, '/', parts, DLN_SWEEP_KEYS_MAX) != axis->nkeys) {
       status = dln_error(DLN_EFORMAT, "%s: value %zu '%s' needs %zu parts separated by '/', "
-                                      "one per key", where, index, item, axis->nkeys);
+                                      "one per key", where, index, shown, axis->nkeys);
     } else {
       if (axis->nkeys == 1) parts[0] = item; /* a lone key's value may hold '/' (a path) */
       for (size_t k = 0; status == DLN_SUCCESS && k < axis->nkeys; k++) {
@@ -193,29 +198,26 @@ static void count_points(dln_sweep_grid *grid)
   grid->npoints = n;
 }
 
-int dln_sweep_grid_add(dln_sweep_grid *grid, dln_sweep_axis *axis)
+size_t dln_sweep_shared_keys(const dln_sweep_axis *a, const dln_sweep_axis *b)
+{
+  size_t shared;
+  same_keys(a, b, &shared);
+  return shared;
+}
+
+int dln_sweep_grid_add(dln_sweep_grid *grid, dln_sweep_axis *axis, const char *where)
 {
   if (grid->naxes == 0) grid->npoints = 1;
-  for (size_t a = 0; a < grid->naxes; a++) {
-    size_t shared;
-    if (same_keys(&grid->axes[a], axis, &shared) && grid->axes[a].nkeys == axis->nkeys) {
-      /* same key set, in any order: keep the axis's place, take the new values */
-      dln_sweep_axis_release(&grid->axes[a]);
-      grid->axes[a] = *axis;
-      memset(axis, 0, sizeof *axis);
-      count_points(grid);
-      return DLN_SUCCESS;
-    }
-    if (shared)
-      return dln_error(DLN_EINVAL, "sweep axis %s shares keys with another axis (%s): a key "
-                                   "can vary on one axis only", axis->keys[0],
+  for (size_t a = 0; a < grid->naxes; a++)
+    if (dln_sweep_shared_keys(&grid->axes[a], axis))
+      return dln_error(DLN_EINVAL, "%s: axis %s shares a key with the axis %s: a key can vary "
+                                   "on one axis only", where, axis->keys[0],
                        grid->axes[a].keys[0]);
-  }
   if (grid->naxes == DLN_SWEEP_AXES_MAX)
-    return dln_error(DLN_EINVAL, "a sweep has at most %d axes", DLN_SWEEP_AXES_MAX);
+    return dln_error(DLN_EINVAL, "%s: a sweep has at most %d axes", where, DLN_SWEEP_AXES_MAX);
   size_t points = grid->npoints ? grid->npoints : 1;
   if (axis->nvalues == 0 || points > DLN_SWEEP_POINTS_MAX / axis->nvalues)
-    return dln_error(DLN_EINVAL, "the sweep would have more than %d points",
+    return dln_error(DLN_EINVAL, "%s: the sweep would have more than %d points", where,
                      DLN_SWEEP_POINTS_MAX);
   grid->axes[grid->naxes++] = *axis;
   memset(axis, 0, sizeof *axis);
@@ -236,7 +238,7 @@ int dln_sweep_grid_override(dln_sweep_grid *grid, dln_sweep_axis *axis)
       grid->axes[kept++] = grid->axes[a];
     }
   }
-  if (place == grid->naxes) return dln_sweep_grid_add(grid, axis); /* nothing overlapped */
+  if (place == grid->naxes) return dln_sweep_grid_add(grid, axis, "--grid"); /* no overlap */
   grid->naxes = kept;
   memmove(&grid->axes[place + 1], &grid->axes[place], (kept - place) * sizeof *grid->axes);
   grid->axes[place] = *axis;
@@ -257,7 +259,7 @@ int dln_sweep_grid_from_config(const dln_config *cfg, dln_sweep_grid *grid)
     snprintf(where, sizeof where, "%s:%d", cfg->source, cfg->sweep[i].line);
     dln_sweep_axis axis;
     int status = dln_sweep_axis_parse(cfg->sweep[i].keys, cfg->sweep[i].values, where, &axis);
-    if (status == DLN_SUCCESS) status = dln_sweep_grid_add(grid, &axis);
+    if (status == DLN_SUCCESS) status = dln_sweep_grid_add(grid, &axis, where);
     dln_sweep_axis_release(&axis);
     if (status != DLN_SUCCESS) {
       dln_sweep_grid_release(grid);

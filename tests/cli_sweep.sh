@@ -25,6 +25,8 @@ column() {
   awk -F, -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next }
                         { print (c ? $c : "NO_SUCH_COLUMN") }' "$1"
 }
+# pdir SWEEP I: the folder of point I (from sweep.json).
+pdir() { echo "$1/$(jq -r ".points[$2].dir" "$1/sweep.json")"; }
 # without_wall FILE: the CSV without its wall_seconds column.
 without_wall() {
   awk -F, 'BEGIN { OFS = "," } NR == 1 { for (i = 1; i <= NF; i++) if ($i == "wall_seconds") c = i }
@@ -57,6 +59,17 @@ refused "a point invalid in combination names the point" "point 1 (init.scheme=f
   "$REG" --grid init.scheme=scaled,file
 refused "two axes sharing a key" "one axis only" "$REG" --grid init.seed=1:2 \
   --grid init.seed/init.alpha=1/0.1
+refused "an override of a varied key" "init.seed varies on the grid" "$REG" --grid init.seed=1:2 \
+  init.seed=5
+refused "a list-valued key" "takes a list" "$REG" --grid data.teacher_diag=1,2
+refused "a plot role the sweep does not vary" "plot.color = init.gamma, but the sweep does not vary" \
+  "$REG" --grid init.seed=1:2 plot.color=init.gamma
+refused "two --grid sharing a key" "one axis only" "$REG" --grid init.seed=1:2 --grid init.seed=3
+"$BIN" run "$REG" --out "$S/a-run" --quiet 2>"$S/err"
+"$BIN" sweep "$REG" --grid init.seed=1:2 --out "$S/a-run" >"$S/stdout" 2>"$S/err"
+rc=$?
+check "a run's folder is refused as a sweep's" "exit $rc, $(first_err)" \
+  "$([ "$rc" -eq 2 ] && grep -q "holds a \`dlnflow run\`" "$S/err" && [ ! -e "$S/a-run/sweep.json" ]; echo $?)"
 touch "$S/a-file"
 "$BIN" sweep "$REG" --grid init.seed=1:2 --out "$S/a-file/sub" >"$S/stdout" 2>"$S/err"
 rc=$?
@@ -79,8 +92,8 @@ check "points run through the last axis fastest" "$(column "$S/j1/sweep.csv" ini
 
 "$BIN" run "$REG" init.seed=2 init.alpha=0.01 --out "$S/alone" --quiet 2>"$S/err"
 check "point 3 is byte for byte the standalone run of its overrides" "$(first_err)" \
-  "$(cmp -s "$S/alone/trajectory.csv" "$S/j1/points/0003/trajectory.csv" &&
-     cmp -s "$S/alone/events.json" "$S/j1/points/0003/events.json"; echo $?)"
+  "$(cmp -s "$S/alone/trajectory.csv" "$(pdir "$S/j1" 3)/trajectory.csv" &&
+     cmp -s "$S/alone/events.json" "$(pdir "$S/j1" 3)/events.json"; echo $?)"
 want=$(jq -r '.result.loss_final' "$S/alone/summary.json")
 got=$(column "$S/j1/sweep.csv" loss_final | sed -n 4p)
 check "its loss_final in sweep.csv is the run's, to the last digit" "$got vs $want" \
@@ -108,16 +121,33 @@ cp "$S/j1/sweep.csv" "$S/before.csv"
 "$BIN" sweep "$REG" $GRID --jobs 1 --out "$S/j1" >"$S/again.out" 2>"$S/err"
 check "a rerun skips every finished point and writes the same table" "$(grep 'to run' "$S/again.out")" \
   "$(grep -q '6 finished earlier, 0 to run' "$S/again.out" && cmp -s "$S/before.csv" "$S/j1/sweep.csv"; echo $?)"
-rm "$S/j1/points/0004/summary.json"
+rm "$(pdir "$S/j1" 4)/summary.json"
 "$BIN" sweep "$REG" $GRID --jobs 1 --out "$S/j1" >"$S/again.out" 2>"$S/err"
 without_wall "$S/j1/sweep.csv" >"$S/j1b.nowall"
 check "a point without its summary is run again, alone" "$(grep 'to run' "$S/again.out")" \
-  "$(grep -q '5 finished earlier, 1 to run' "$S/again.out" && grep -q 'point 0004' "$S/again.out" &&
+  "$(grep -q '5 finished earlier, 1 to run' "$S/again.out" && grep -q 'point 4 ' "$S/again.out" &&
      cmp -s "$S/j1.nowall" "$S/j1b.nowall"; echo $?)"
+"$BIN" sweep "$REG" $GRID plot.kind=curves --jobs 1 --out "$S/j1" >"$S/again.out" 2>"$S/err"
+check "a changed [plot] key reruns nothing (it changes no result)" "$(grep 'to run' "$S/again.out")" \
+  "$(grep -q '6 finished earlier, 0 to run' "$S/again.out"; echo $?)"
 "$BIN" sweep "$REG" $GRID solver.rtol=1e-7 --jobs 2 --out "$S/j1" >"$S/again.out" 2>"$S/err"
 check "a changed configuration reruns every point" "$(grep 'to run' "$S/again.out")" \
   "$([ "$(grep -c 'completed' "$S/again.out")" -eq 6 ] &&
-     [ "$(jq -r .config.solver.rtol "$S/j1/points/0000/summary.json")" = 9.9999999999999995e-08 ]; echo $?)"
+     [ "$(jq -r .config.solver.rtol "$(pdir "$S/j1" 0)/summary.json")" = 9.9999999999999995e-08 ]; echo $?)"
+
+p2=$(pdir "$S/j1" 2)
+head -n 5 "$p2/trajectory.csv" >"$S/cut" && mv "$S/cut" "$p2/trajectory.csv"
+"$BIN" sweep "$REG" $GRID solver.rtol=1e-7 --jobs 1 --out "$S/j1" >"$S/again.out" 2>"$S/err"
+check "a point whose trajectory.csv was cut short is run again" "$(grep 'to run' "$S/again.out")" \
+  "$(grep -q '5 finished earlier, 1 to run' "$S/again.out" && grep -q 'point 2 ' "$S/again.out" &&
+     [ "$(wc -l <"$p2/trajectory.csv")" -gt 5 ]; echo $?)"
+rm -rf "$(pdir "$S/j1" 1)" && touch "$(pdir "$S/j1" 1)"
+"$BIN" sweep "$REG" $GRID solver.rtol=1e-7 --jobs 1 --out "$S/j1" >"$S/again.out" 2>"$S/err"
+rc=$?
+check "a point whose folder cannot be made fails alone; exit 1" \
+  "exit $rc, statuses $(column "$S/j1/sweep.csv" status | tr '\n' ' '), $(first_err)" \
+  "$([ "$rc" -eq 1 ] && [ "$(column "$S/j1/sweep.csv" status | tr '\n' ' ')" = "completed failed completed completed completed completed " ] &&
+     grep -q "point 1" "$S/err"; echo $?)"
 
 # ---- a failing point --------------------------------------------------------------------
 "$BIN" sweep "$REG" --grid "data.y=$SRC/tests/data/y.csv,$SRC/tests/data/y-19rows.csv" \
@@ -126,12 +156,26 @@ rc=$?
 check "a point whose data do not fit fails, the other completes, exit 1" \
   "exit $rc, statuses $(column "$S/bad/sweep.csv" status | tr '\n' ' ')" \
   "$([ "$rc" -eq 1 ] && [ "$(column "$S/bad/sweep.csv" status | tr '\n' ' ')" = "completed failed " ] &&
-     grep -q "19" "$S/bad/points/0001/run.log" && grep -q "run.log" "$S/bad.out"; echo $?)"
+     grep -q "19" "$(pdir "$S/bad" 1)/run.log" && grep -q "run.log" "$S/bad.out"; echo $?)"
+
+sed "s|^y = y.csv|y = $SRC/tests/data/y.csv|; s|^x = x.csv|x = $SRC/tests/data/x.csv|" "$REG" >"$S/stale.ini"
+"$BIN" sweep "$S/stale.ini" --grid init.seed=1:2 --out "$S/stale" >"$S/stale.out" 2>"$S/err"
+sed -i "s|^y = .*|y = $S/no-such-y.csv|" "$S/stale.ini"
+"$BIN" sweep "$S/stale.ini" --grid init.seed=1:2 --out "$S/stale" >"$S/stale.out" 2>"$S/err"
+rc=$?
+check "a point failing after an earlier success reports no stale results" \
+  "exit $rc, loss_final $(column "$S/stale/sweep.csv" loss_final | tr '\n' ' ')" \
+  "$([ "$rc" -eq 1 ] && [ "$(column "$S/stale/sweep.csv" status | sort -u)" = failed ] &&
+     [ "$(column "$S/stale/sweep.csv" loss_final | tr -d '\n')" = "" ] &&
+     [ ! -e "$(pdir "$S/stale" 0)/trajectory.csv" ] && grep -q "no-such-y" "$(pdir "$S/stale" 0)/run.log"; echo $?)"
+"$BIN" sweep "$REG" --grid "data.y=$S/q\"uo,te.csv" --out "$S/quote" >"$S/q.out" 2>"$S/err"
+check "a value with a quote is a quoted CSV cell" "$(sed -n 2p "$S/quote/sweep.csv" | cut -c 1-60)" \
+  "$(sed -n 2p "$S/quote/sweep.csv" | grep -q -F ",\"$S/q\"\"uo\"," ; echo $?)"
 
 # ---- escape_time ------------------------------------------------------------------------
 "$BIN" sweep "$ESC" network.depth=2 --grid init.alpha=1e-4,1e-6,1e-8 --out "$S/esc" >"$S/esc.out" 2>"$S/err"
 t=$(column "$S/esc/sweep.csv" escape_time | tr '\n' ' ')
-first=$(jq '[.plateaus[] | select(.kind == "saddle")][0].t_exit' "$S/esc/points/0002/events.json")
+first=$(jq '[.plateaus[] | select(.kind == "saddle")][0].t_exit' "$(pdir "$S/esc" 2)/events.json")
 check "escape_time is the first saddle's exit in events.json" "$t vs $first" \
   "$(awk -v a="$(echo "$t" | cut -d' ' -f3)" -v b="$first" 'BEGIN { exit !(a == b) }'; echo $?)"
 check "escape times grow by equal steps per two decades of alpha (L = 2: log law)" "$t" \
@@ -153,19 +197,23 @@ check "--grid over one key of a config axis that varies two replaces the whole a
   "$(head -n 1 "$S/cfg3/sweep.csv")" \
   "$([ "$(head -n 1 "$S/cfg3/sweep.csv" | cut -d, -f1-3)" = "point,init.seed,init.alpha" ] &&
      [ "$(column "$S/cfg3/sweep.csv" init.alpha | tr '\n' ' ')" = "0.05 0.05 " ] &&
-     [ "$(jq -r .config.solver.t_max "$S/cfg3/points/0000/summary.json")" = 100 ]; echo $?)"
+     [ "$(jq -r .config.solver.t_max "$(pdir "$S/cfg3" 0)/summary.json")" = 100 ]; echo $?)"
 "$BIN" run "$S/with-sweep.ini" --out "$S/cfgrun" --quiet 2>"$S/err"
 rc=$?
 check "dlnflow run ignores the [sweep] section and runs the base config" "exit $rc, $(first_err)" \
   "$([ "$rc" -eq 0 ] && [ "$(jq -r .config.solver.t_max "$S/cfgrun/summary.json")" = 100 ]; echo $?)"
 
 # ---- SIGINT -----------------------------------------------------------------------------
+# first_point_done SWEEP: waits (up to 20 s) until point 0 of a running sweep has finished.
+first_point_done() {
+  i=0
+  while [ ! -f "$(pdir "$1" 0)/summary.json" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+}
 SLOW="network.depth=2 init.alpha=1e-2 solver.learning_rate=1e-4 events.stop_converged=false"
 GRID2="--grid init.seed=1:2 --grid solver.method/solver.t_max=bdf/100,gd/100"
 "$BIN" sweep "$ESC" $SLOW $GRID2 --jobs 1 --out "$S/int" >"$S/int.out" 2>"$S/int.err" &
 pid=$!
-i=0
-while [ ! -f "$S/int/points/0000/summary.json" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+first_point_done "$S/int"
 sleep 0.3
 kill -INT $pid
 wait $pid
@@ -179,5 +227,28 @@ check "the rerun skips the finished point and completes the rest" "exit $rc, $(g
   "$([ "$rc" -eq 0 ] && grep -q '1 finished earlier, 3 to run' "$S/int2.out" &&
      [ "$(column "$S/int/sweep.csv" status | sort -u)" = completed ] &&
      [ "$(column "$S/int/sweep.csv" stop_reason | sed -n 2p)" = t_max ]; echo $?)"
+
+# ---- CONFIG edited during a sweep; a killed sweep takes its runs with it ----------------
+cp "$ESC" "$S/live.ini"
+"$BIN" sweep "$S/live.ini" $SLOW $GRID2 --jobs 1 --out "$S/live" >"$S/live.out" 2>"$S/live.err" &
+pid=$!
+first_point_done "$S/live"
+echo "# edited" >>"$S/live.ini"
+wait $pid
+rc=$?
+check "an edit of CONFIG during the sweep stops new points, exit 1, rerun finishes" \
+  "exit $rc, $(head -n 1 "$S/live.err"), statuses $(column "$S/live/sweep.csv" status | tr '\n' ' ')" \
+  "$([ "$rc" -eq 1 ] && grep -q "changed during the sweep" "$S/live.err" &&
+     [ "$(column "$S/live/sweep.csv" status | tail -n 1)" = pending ]; echo $?)"
+"$BIN" sweep "$ESC" $SLOW $GRID2 --jobs 1 --out "$S/k9" >"$S/k9.out" 2>"$S/k9.err" &
+pid=$!
+first_point_done "$S/k9"
+sleep 0.3
+kill -KILL $pid
+wait $pid 2>/dev/null
+sleep 0.5
+left=$(pgrep -f -- "--out $S/k9/" | wc -l)
+check "SIGKILL of the sweep ends its running points too (no orphans)" "$left left running" \
+  "$([ "$left" -eq 0 ]; echo $?)"
 
 finish

@@ -56,6 +56,8 @@ static void test_refusals(void)
   refused("init.gamma", "is not key=", "a grid without '='");
   refused("init.seed=5:1", "range '5:1'", "a range running downwards");
   refused("init.gamma/init.gamma=1/2", "appears twice", "a key twice in one axis");
+  refused("data.teacher_diag=1,2", "takes a list", "a list-valued key");
+  refused("init.seed/init.gamma=1/2/3", "'1/2/3' needs 2 parts", "an item with a part too many, shown whole");
 }
 
 static void test_grid_order(void)
@@ -65,7 +67,8 @@ static void test_grid_order(void)
   dln_sweep_axis a, b;
   dln_sweep_axis_parse_assignment("network.width=10,100,1000", "t", &a);
   dln_sweep_axis_parse_assignment("init.seed=1:2", "t", &b);
-  test_true(dln_sweep_grid_add(&g, &a) == DLN_SUCCESS && dln_sweep_grid_add(&g, &b) == DLN_SUCCESS,
+  test_true(dln_sweep_grid_add(&g, &a, "t") == DLN_SUCCESS &&
+                dln_sweep_grid_add(&g, &b, "t") == DLN_SUCCESS,
             "two axes added");
   test_true(g.npoints == 6, "3 x 2 axes give 6 points (got %zu)", g.npoints);
   /* first axis slowest: (10,1) (10,2) (100,1) (100,2) (1000,1) (1000,2) */
@@ -79,16 +82,18 @@ static void test_grid_order(void)
 
   dln_sweep_axis c;
   dln_sweep_axis_parse_assignment("init.seed=7", "t", &c);
-  test_true(dln_sweep_grid_add(&g, &c) == DLN_SUCCESS && g.naxes == 2 && g.npoints == 3 &&
+  test_true(dln_sweep_grid_override(&g, &c) == DLN_SUCCESS && g.naxes == 2 && g.npoints == 3 &&
                 strcmp(dln_sweep_value(&g, 2, 1, 0), "7") == 0,
             "an axis over the same key replaces the earlier one in place");
   dln_sweep_axis_release(&c);
 
   dln_sweep_axis d;
   dln_sweep_axis_parse_assignment("init.seed/init.gamma=1/2", "t", &d);
-  int rc = dln_sweep_grid_add(&g, &d);
-  test_true(rc != DLN_SUCCESS && strstr(dln_error_message(), "one axis only"),
-            "an axis sharing only some keys with another is refused (%s)", dln_error_message());
+  int rc = dln_sweep_grid_add(&g, &d, "--grid");
+  test_true(rc != DLN_SUCCESS && strstr(dln_error_message(), "one axis only") &&
+                strstr(dln_error_message(), "--grid"),
+            "adding an axis that shares a key is refused, naming its origin (%s)",
+            dln_error_message());
   dln_sweep_axis_release(&d);
 
   dln_sweep_axis e;

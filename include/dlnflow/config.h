@@ -110,6 +110,9 @@ int dln_config_validate(const dln_config *cfg);
  * both for plot.kind = summary; plot.rows is a comma-separated list of column names. */
 int dln_config_validate_plot(const dln_config *cfg);
 
+/* Returns whether "section.key" is a key whose value is a list (network.widths, ...). */
+int dln_config_key_is_list(const char *name);
+
 /* Calls fn(section, key, value-as-text, data) for every key, in table order, for writing
  * the resolved configuration into run metadata. */
 void dln_config_foreach(const dln_config *cfg,

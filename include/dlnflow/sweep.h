@@ -31,17 +31,21 @@ typedef struct dln_sweep_grid {
 } dln_sweep_grid;
 
 /* Parses one axis from its keys and values texts; `where` names its origin in messages
- * ("--grid" or "file:line"). Every key must be a configuration key other than output.dir,
- * and every value must be one that key accepts (checked on a default configuration). */
+ * ("--grid" or "file:line"). Every key must be a configuration key other than output.dir and
+ * the list-valued keys, and every value one that key accepts (checked on a default
+ * configuration). Values cannot hold ',' (it separates them). */
 int dln_sweep_axis_parse(const char *keys, const char *values, const char *where,
                          dln_sweep_axis *axis);
 
 /* Parses "keys=values" (the --grid form). */
 int dln_sweep_axis_parse_assignment(const char *spec, const char *where, dln_sweep_axis *axis);
 
-/* Adds an axis (taking its values). An axis over the same keys as one already there replaces
- * it (a --grid overriding the config's [sweep] line); sharing only some keys is refused. */
-int dln_sweep_grid_add(dln_sweep_grid *grid, dln_sweep_axis *axis);
+/* Adds an axis (taking its values); an axis sharing a key with one already there is refused
+ * (`where` names the new axis's origin). */
+int dln_sweep_grid_add(dln_sweep_grid *grid, dln_sweep_axis *axis, const char *where);
+
+/* The number of keys two axes share. */
+size_t dln_sweep_shared_keys(const dln_sweep_axis *a, const dln_sweep_axis *b);
 
 /* Adds an axis in place of every axis sharing a key with it (a --grid overriding [sweep]
  * lines: "init.gamma/solver.t_max" replaces a line "init.gamma"), at the first one's place. */

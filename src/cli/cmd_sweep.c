@@ -4,11 +4,13 @@
  * Phases:
  *   1. the grid: CONFIG's [sweep] axes, replaced or extended by --grid; every point's
  *      configuration is built and validated before anything is written;
- *   2. DIR/sweep.json (the grid and its points) and DIR/points/NNNN/, one per point;
+ *   2. DIR/sweep.json (the grid and its points) and DIR/points/<id>/, one per point, <id> a
+ *      hash of the point's overrides (so a grown grid finds its old points again);
  *   3. the points this process owns (all of them, or under MPI every size-th from its rank)
  *      that are not already finished run as child processes `dlnflow run`, --jobs at a time,
  *      each its own run folder and log; a point is finished when its summary.json says
- *      completed for the very configuration the point has now, so a restarted sweep skips it;
+ *      completed for the very configuration the point has now and its files are whole, so a
+ *      restarted sweep skips it;
  *   4. one row per point from its summary.json and events.json, gathered (under MPI on rank
  *      0) into DIR/sweep.csv and DIR/plateaus.csv in point order.
  * Each point is exactly `dlnflow run`, so its results do not depend on --jobs or on the
@@ -16,7 +18,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <dirent.h>
+#include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +29,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <stdint.h>
 
 #ifdef DLNFLOW_MPI
 #include <mpi.h>
@@ -58,9 +64,7 @@ typedef enum point_state {
 } point_state;
 
 typedef struct sweep_point {
-  char dir[DLN_PATH_MAX];   /* DIR/points/NNNN */
-  char name[16];            /* NNNN */
-  json_t *config;           /* its resolved configuration, for the finished check */
+  char name[20];            /* its folder DIR/points/<name>: a hash of its overrides */
   point_state state;
   pid_t pid;
   double started;
@@ -73,6 +77,8 @@ typedef struct sweep {
   sweep_point *points;
   size_t npoints;
   char dir[DLN_PATH_MAX];
+  char *config_text;        /* CONFIG as read at the start: the children must read the same */
+  size_t config_size;
   int rank, size;           /* MPI rank and size (0, 1 without MPI) */
 } sweep;
 
@@ -165,6 +171,15 @@ static void describe_point(const sweep *s, size_t i, char *buf, size_t size)
                                s->grid.axes[a].keys[k], dln_sweep_value(&s->grid, i, a, k));
 }
 
+/* Whether the grid varies "section.key". */
+static int varies(const sweep *s, const char *key)
+{
+  for (size_t a = 0; a < s->grid.naxes; a++)
+    for (size_t k = 0; k < s->grid.axes[a].nkeys; k++)
+      if (strcmp(s->grid.axes[a].keys[k], key) == 0) return 1;
+  return 0;
+}
+
 static int build_grid(sweep *s)
 {
   /* --grid axes replace the [sweep] lines they share keys with, but not each other */
@@ -175,7 +190,7 @@ static int build_grid(sweep *s)
     status = dln_sweep_axis_parse_assignment(s->args->grids[g], "--grid", &axis);
     if (status == DLN_SUCCESS)
       status = dln_sweep_axis_parse_assignment(s->args->grids[g], "--grid", &copy);
-    if (status == DLN_SUCCESS) status = dln_sweep_grid_add(&given, &copy);
+    if (status == DLN_SUCCESS) status = dln_sweep_grid_add(&given, &copy, "--grid");
     if (status == DLN_SUCCESS) status = dln_sweep_grid_override(&s->grid, &axis);
     dln_sweep_axis_release(&axis);
     dln_sweep_axis_release(&copy);
@@ -186,14 +201,74 @@ static int build_grid(sweep *s)
     return status;
   }
   if (s->grid.naxes == 0) {
-    fprintf(stderr, "dlnflow sweep: %s has no [sweep] section and no --grid was given: "
-                    "nothing to vary\n", s->args->config);
+    fprintf(stderr, "dlnflow sweep: %s has no [sweep] axes and no --grid was given: nothing "
+                    "to vary\n", s->args->config);
     return DLN_EINVAL;
   }
+  /* an override of a varied key would be silently beaten by the grid */
+  for (size_t o = 0; o < s->args->noverrides; o++) {
+    char key[128];
+    const char *eq = strchr(s->args->overrides[o], '=');
+    snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - s->args->overrides[o]) : 0,
+             s->args->overrides[o]);
+    char *end = key + strlen(key);
+    while (end > key && end[-1] == ' ') *--end = '\0';
+    if (varies(s, key)) {
+      fprintf(stderr, "dlnflow sweep: %s varies on the grid; give its values with --grid %s=...\n",
+              key, key);
+      return DLN_EINVAL;
+    }
+  }
+  /* the plot's roles must be varied keys, or the plot would fail after every run */
+  const char *roles[][2] = {{"plot.panel", s->base->plot_panel},
+                            {"plot.color", s->base->plot_color},
+                            {"plot.x", s->base->plot_x}};
+  for (size_t r = 0; r < 3; r++)
+    if (roles[r][1][0] && !varies(s, roles[r][1])) {
+      fprintf(stderr, "dlnflow sweep: %s = %s, but the sweep does not vary %s (varied: ",
+              roles[r][0], roles[r][1], roles[r][1]);
+      for (size_t a = 0; a < s->grid.naxes; a++)
+        for (size_t k = 0; k < s->grid.axes[a].nkeys; k++)
+          fprintf(stderr, "%s%s", a + k ? ", " : "", s->grid.axes[a].keys[k]);
+      fprintf(stderr, ")\n");
+      return DLN_EINVAL;
+    }
   return DLN_SUCCESS;
 }
 
-/* Builds and validates every point's configuration; keeps its JSON for the finished check. */
+/* Point i's folder name: FNV-1a of its overrides, so that it does not depend on the point's
+ * place in the grid (a grid grown by a value finds its finished points again). */
+static void point_name(const sweep *s, size_t i, char *buf, size_t size)
+{
+  uint64_t h = 14695981039346656037ULL;
+  for (size_t a = 0; a < s->grid.naxes; a++)
+    for (size_t k = 0; k < s->grid.axes[a].nkeys; k++)
+      for (int part = 0; part < 2; part++) {
+        const char *text = part ? dln_sweep_value(&s->grid, i, a, k) : s->grid.axes[a].keys[k];
+        for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+          h = (h ^ *c) * 1099511628211ULL;
+        h = (h ^ (unsigned char)(part ? '\n' : '=')) * 1099511628211ULL;
+      }
+  snprintf(buf, size, "%016llx", (unsigned long long)h);
+}
+
+/* (build_points checked that every point's folder name fits.) */
+static void point_dir(const sweep *s, size_t i, char *buf, size_t size)
+{
+  if (snprintf(buf, size, "%s/points/%s", s->dir, s->points[i].name) >= (int)size) buf[0] = '\0';
+}
+
+/* Point i's configuration: the base with its overrides, in its own folder. */
+static int point_config(const sweep *s, size_t i, dln_config *cfg)
+{
+  *cfg = *s->base;
+  int status = dln_sweep_apply(&s->grid, i, cfg);
+  point_dir(s, i, cfg->out_dir, sizeof cfg->out_dir);
+  if (status == DLN_SUCCESS) status = dln_config_validate(cfg);
+  return status;
+}
+
+/* Names every point and validates its configuration before anything is written. */
 static int build_points(sweep *s)
 {
   s->npoints = s->grid.npoints;
@@ -204,21 +279,14 @@ static int build_points(sweep *s)
     fprintf(stderr, "dlnflow sweep: out of memory for %zu points\n", s->npoints);
     return DLN_ENOMEM;
   }
-  int digits = s->npoints > 10000 ? (int)ceil(log10((double)s->npoints)) : 4;
   int status = DLN_SUCCESS;
+  if (strlen(s->dir) + 32 >= sizeof cfg->out_dir) {
+    fprintf(stderr, "dlnflow sweep: %s: the folder's name is too long\n", s->dir);
+    status = DLN_EINVAL;
+  }
   for (size_t i = 0; status == DLN_SUCCESS && i < s->npoints; i++) {
-    sweep_point *p = &s->points[i];
-    snprintf(p->name, sizeof p->name, "%0*zu", digits, i);
-    if (snprintf(p->dir, sizeof p->dir, "%s/points/%s", s->dir, p->name) >= (int)sizeof p->dir)
-      status = dln_error(DLN_EINVAL, "the sweep folder's name is too long");
-    *cfg = *s->base;
-    if (status == DLN_SUCCESS) status = dln_sweep_apply(&s->grid, i, cfg);
-    snprintf(cfg->out_dir, sizeof cfg->out_dir, "%s", p->dir);
-    if (status == DLN_SUCCESS) status = dln_config_validate(cfg);
-    if (status == DLN_SUCCESS) {
-      p->config = dln_cli_config_json(cfg);
-      if (!p->config) status = dln_error(DLN_ENOMEM, "out of memory");
-    }
+    point_name(s, i, s->points[i].name, sizeof s->points[i].name);
+    status = point_config(s, i, cfg);
     if (status != DLN_SUCCESS) {
       char what[600];
       describe_point(s, i, what, sizeof what);
@@ -277,35 +345,66 @@ static int write_grid(const sweep *s)
 
 static json_t *load_json(const char *dir, const char *name)
 {
-  char path[DLN_PATH_MAX + 32];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
+  char path[DLN_PATH_MAX + 128];
+  if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) return NULL;
   return json_load_file(path, 0, NULL);
 }
 
-/* A point is finished when its summary.json says completed for the configuration the point
- * has now (the folder's own name aside) and its events file is there if events are on. */
-static int point_finished(const sweep_point *p)
+/* Drops what must not decide whether two configurations are the same point: the folder,
+ * the file the configuration came from, and the plot's keys (they change no result). */
+static void strip_incidentals(json_t *config)
 {
-  json_t *summary = load_json(p->dir, "summary.json");
-  int done = 0;
-  if (summary) {
-    json_t *config = json_deep_copy(json_object_get(summary, "config"));
-    json_t *mine = json_deep_copy(p->config);
-    json_object_del(json_object_get(config, "output"), "dir");
-    json_object_del(json_object_get(mine, "output"), "dir");
-    const char *status = json_string_value(json_object_get(summary, "status"));
-    done = status && strcmp(status, "completed") == 0 && json_equal(config, mine);
-    const char *events = json_string_value(
-        json_object_get(json_object_get(p->config, "events"), "enabled"));
-    if (done && events && strcmp(events, "true") == 0) {
-      char path[DLN_PATH_MAX + 32];
-      snprintf(path, sizeof path, "%s/events.json", p->dir);
-      done = access(path, R_OK) == 0;
-    }
-    json_decref(config);
-    json_decref(mine);
-    json_decref(summary);
+  json_object_del(json_object_get(config, "output"), "dir");
+  json_object_del(config, "source");
+  json_object_del(config, "plot");
+}
+
+/* Counts the lines of a file (-1 if it cannot be read). */
+static long count_lines(const char *path)
+{
+  FILE *fp = fopen(path, "r");
+  if (!fp) return -1;
+  long n = 0;
+  int c, last = '\n';
+  while ((c = getc(fp)) != EOF) {
+    n += c == '\n';
+    last = c;
   }
+  fclose(fp);
+  return last == '\n' ? n : -1; /* a last line without its newline is a cut file */
+}
+
+/* A point is finished when its summary.json says completed for the configuration the point
+ * has now, and its files are whole: trajectory.csv with a row per recorded sample, A_final.npy,
+ * and events.json readable when events are on. */
+static int point_finished(const sweep *s, size_t i)
+{
+  char dir[DLN_PATH_MAX + 64], path[DLN_PATH_MAX + 96];
+  point_dir(s, i, dir, sizeof dir);
+  json_t *summary = load_json(dir, "summary.json");
+  if (!summary) return 0;
+  dln_config *cfg = malloc(sizeof *cfg);
+  json_t *mine = cfg && point_config(s, i, cfg) == DLN_SUCCESS ? dln_cli_config_json(cfg) : NULL;
+  json_t *theirs = json_deep_copy(json_object_get(summary, "config"));
+  strip_incidentals(mine);
+  strip_incidentals(theirs);
+  const char *status = json_string_value(json_object_get(summary, "status"));
+  json_int_t samples = json_integer_value(json_object_get(json_object_get(summary, "result"),
+                                                          "samples"));
+  int done = mine && status && strcmp(status, "completed") == 0 && json_equal(mine, theirs);
+  snprintf(path, sizeof path, "%s/trajectory.csv", dir);
+  done = done && count_lines(path) == (long)samples + 1;
+  snprintf(path, sizeof path, "%s/A_final.npy", dir);
+  done = done && (samples == 0 || access(path, R_OK) == 0);
+  if (done && cfg->events_enabled && samples > 0) {
+    json_t *events = load_json(dir, "events.json");
+    done = events != NULL;
+    json_decref(events);
+  }
+  json_decref(mine);
+  json_decref(theirs);
+  json_decref(summary);
+  free(cfg);
   return done;
 }
 
@@ -319,55 +418,83 @@ static int self_path(char *buf, size_t size)
   return DLN_SUCCESS;
 }
 
+/* Empties a point's folder of an earlier attempt's files, so that a run that fails before
+ * writing anything leaves no stale results to be read as its own. Refuses while another
+ * process (a run orphaned by a killed sweep) still writes there. */
+static int clear_point(const char *dir)
+{
+  int lock = -1;
+  int status = dln_cli_make_dir(dir);
+  if (status == DLN_SUCCESS && dln_cli_lock_dir(dir, &lock) != DLN_SUCCESS)
+    return dln_error(DLN_EIO, "%s: a dlnflow run (left by an earlier sweep?) still writes "
+                              "there; wait for it or stop it, then rerun the sweep", dir);
+  DIR *d = status == DLN_SUCCESS ? opendir(dir) : NULL;
+  if (status == DLN_SUCCESS && !d)
+    status = dln_error(DLN_EIO, "%s: cannot read the folder: %s", dir, strerror(errno));
+  struct dirent *e;
+  char path[DLN_PATH_MAX + 300];
+  while (d && status == DLN_SUCCESS && (e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue; /* the lock, . and .. */
+    if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path) continue;
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(path) != 0)
+      status = dln_error(DLN_EIO, "%s: cannot remove an earlier attempt's file: %s", path,
+                         strerror(errno));
+  }
+  if (d) closedir(d);
+  if (lock >= 0) dln_cli_unlock_dir(dir, lock);
+  return status;
+}
+
 /* Starts `dlnflow run CONFIG --out DIR --quiet overrides... point-overrides...` with its
- * output in DIR/run.log. */
+ * output in DIR/run.log; the child dies with the sweep (PR_SET_PDEATHSIG), so that a killed
+ * sweep leaves no runs behind writing into its folder. */
 static int spawn_point(const sweep *s, size_t i, const char *exe)
 {
   sweep_point *p = &s->points[i];
+  char dir[DLN_PATH_MAX + 64], log[DLN_PATH_MAX + 96];
+  point_dir(s, i, dir, sizeof dir);
+  snprintf(log, sizeof log, "%s/run.log", dir);
+  int status = clear_point(dir);
+  if (status != DLN_SUCCESS) return status;
   size_t nkeys = 0;
   for (size_t a = 0; a < s->grid.naxes; a++) nkeys += s->grid.axes[a].nkeys;
-  size_t argc = 6 + s->args->noverrides + nkeys;
-  char **argv = calloc(argc + 1, sizeof *argv);
-  char *assignments = calloc(nkeys ? nkeys : 1, 512);
-  int status = DLN_SUCCESS;
-  if (!argv || !assignments) status = dln_error(DLN_ENOMEM, "out of memory");
-  if (status == DLN_SUCCESS) status = dln_cli_make_dir(p->dir);
-  char log[DLN_PATH_MAX + 32];
-  snprintf(log, sizeof log, "%s/run.log", p->dir);
-  posix_spawn_file_actions_t actions;
-  int have_actions = 0;
-  if (status == DLN_SUCCESS) {
-    size_t n = 0;
-    argv[n++] = (char *)exe;
-    argv[n++] = "run";
-    argv[n++] = (char *)s->args->config;
-    argv[n++] = "--out";
-    argv[n++] = p->dir;
-    argv[n++] = "--quiet";
-    for (size_t o = 0; o < s->args->noverrides; o++) argv[n++] = s->args->overrides[o];
-    size_t used = 0;
-    for (size_t a = 0; a < s->grid.naxes; a++)
-      for (size_t k = 0; k < s->grid.axes[a].nkeys; k++, used++) {
-        char *text = assignments + 512 * used;
-        snprintf(text, 512, "%s=%s", s->grid.axes[a].keys[k], dln_sweep_value(&s->grid, i, a, k));
-        argv[n++] = text;
-      }
-    argv[n] = NULL;
-    have_actions = posix_spawn_file_actions_init(&actions) == 0;
-    if (!have_actions ||
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log,
-                                         O_WRONLY | O_CREAT | O_TRUNC, 0666) != 0 ||
-        posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO) != 0)
-      status = dln_error(DLN_ENOMEM, "cannot prepare the child process");
+  char **argv = calloc(7 + s->args->noverrides + nkeys, sizeof *argv);
+  if (!argv) return dln_error(DLN_ENOMEM, "out of memory");
+  size_t n = 0;
+  argv[n++] = (char *)exe;
+  argv[n++] = "run";
+  argv[n++] = (char *)s->args->config;
+  argv[n++] = "--out";
+  argv[n++] = dir;
+  argv[n++] = "--quiet";
+  for (size_t o = 0; o < s->args->noverrides; o++) argv[n++] = s->args->overrides[o];
+  for (size_t a = 0; status == DLN_SUCCESS && a < s->grid.naxes; a++)
+    for (size_t k = 0; status == DLN_SUCCESS && k < s->grid.axes[a].nkeys; k++) {
+      const char *key = s->grid.axes[a].keys[k], *value = dln_sweep_value(&s->grid, i, a, k);
+      size_t len = strlen(key) + strlen(value) + 2;
+      char *text = malloc(len);
+      if (!text) status = dln_error(DLN_ENOMEM, "out of memory");
+      else snprintf(text, len, "%s=%s", key, value);
+      argv[n++] = text;
+    }
+  pid_t parent = getpid();
+  pid_t pid = status == DLN_SUCCESS ? fork() : -1;
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(DLN_EXIT_INTERRUPTED); /* the sweep is already gone */
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0) _exit(127);
+    signal(SIGPIPE, SIG_DFL);
+    execv(exe, argv);
+    _exit(127);
   }
-  if (status == DLN_SUCCESS) {
-    int rc = posix_spawn(&p->pid, exe, &actions, NULL, argv, environ);
-    if (rc != 0) status = dln_error(DLN_EIO, "cannot start %s: %s", exe, strerror(rc));
-  }
-  if (have_actions) posix_spawn_file_actions_destroy(&actions);
+  if (status == DLN_SUCCESS && pid < 0)
+    status = dln_error(DLN_EIO, "cannot start a run: %s", strerror(errno));
+  if (pid > 0) p->pid = pid;
   p->started = now();
+  for (size_t k = 6 + s->args->noverrides; k < n; k++) free(argv[k]);
   free(argv);
-  free(assignments);
   return status;
 }
 
@@ -387,22 +514,37 @@ static void report_point(const sweep *s, size_t i, size_t finished, size_t total
 {
   if (s->args->quiet) return;
   const sweep_point *p = &s->points[i];
-  char what[600];
+  char what[600], dir[DLN_PATH_MAX + 64];
   describe_point(s, i, what, sizeof what);
-  json_t *summary = load_json(p->dir, "summary.json");
+  point_dir(s, i, dir, sizeof dir);
+  json_t *summary = load_json(dir, "summary.json");
   json_t *result = json_object_get(summary, "result");
-  printf("[%zu/%zu] point %s (%s): %s", finished, total, p->name, what, state_name(p->state));
+  printf("[%zu/%zu] point %zu (%s): %s", finished, total, i, what, state_name(p->state));
   if (result && p->state != POINT_PENDING)
     printf(", loss %.4g, rank %lld", json_number_value(json_object_get(result, "loss_final")),
            (long long)json_integer_value(json_object_get(result, "rank_final")));
-  if (p->state == POINT_FAILED) printf(" (see %s/run.log)", p->dir);
+  if (p->state == POINT_FAILED) printf(" (see %s/run.log)", dir);
   printf(", %.1f s\n", now() - p->started);
   fflush(stdout);
   json_decref(summary);
 }
 
+/* Whether CONFIG still holds what it held when the sweep started (the children read it). */
+static int config_unchanged(const sweep *s)
+{
+  FILE *fp = fopen(s->args->config, "rb");
+  if (!fp) return 0;
+  int same = 1;
+  size_t n = 0;
+  int c;
+  while (same && (c = getc(fp)) != EOF) same = n < s->config_size && s->config_text[n++] == (char)c;
+  fclose(fp);
+  return same && n == s->config_size;
+}
+
 /* Runs this process's unfinished points, jobs at a time. Returns DLN_EXIT_INTERRUPTED when
- * a signal stopped the sweep, else DLN_EXIT_OK (failed points are counted by the caller). */
+ * a signal stopped the sweep, DLN_EXIT_FAILED when CONFIG changed under it, else
+ * DLN_EXIT_OK (failed points are counted by the caller). */
 static int run_points(sweep *s, int jobs)
 {
   char exe[DLN_PATH_MAX];
@@ -413,7 +555,7 @@ static int run_points(sweep *s, int jobs)
   size_t mine = 0, todo = 0, skipped = 0;
   for (size_t i = (size_t)s->rank; i < s->npoints; i += (size_t)s->size) {
     mine++;
-    if (point_finished(&s->points[i])) {
+    if (point_finished(s, i)) {
       s->points[i].state = POINT_DONE;
       skipped++;
     } else {
@@ -424,17 +566,25 @@ static int run_points(sweep *s, int jobs)
     printf("dlnflow sweep: rank %d of %d: %zu points, %zu finished earlier, %zu to run\n",
            s->rank, s->size, mine, skipped, todo);
   size_t next = (size_t)s->rank, running = 0, finished = skipped;
-  int stopping = 0;
+  int changed = 0;
   for (;;) {
-    while (!stopping && !dln_cli_interrupted && running < (size_t)jobs && next < s->npoints) {
+    while (!changed && !dln_cli_interrupted && running < (size_t)jobs && next < s->npoints) {
       size_t i = next;
       next += (size_t)s->size;
       if (s->points[i].state == POINT_DONE) continue;
-      if (spawn_point(s, i, exe) != DLN_SUCCESS) {
-        dln_cli_report("sweep", DLN_EIO);
-        s->points[i].state = POINT_FAILED;
-        stopping = 1;
+      if (!config_unchanged(s)) {
+        fprintf(stderr, "dlnflow sweep: %s changed during the sweep; no more points start "
+                        "(rerun the sweep to finish it with the new file)\n", s->args->config);
+        changed = 1;
         break;
+      }
+      if (spawn_point(s, i, exe) != DLN_SUCCESS) {
+        s->points[i].state = POINT_FAILED;
+        char dir[DLN_PATH_MAX + 64];
+        point_dir(s, i, dir, sizeof dir);
+        fprintf(stderr, "dlnflow sweep: point %zu: %s\n", i, dln_error_message());
+        report_point(s, i, ++finished, mine);
+        continue;
       }
       running++;
     }
@@ -465,7 +615,8 @@ static int run_points(sweep *s, int jobs)
       report_point(s, i, ++finished, mine);
     }
   }
-  return dln_cli_interrupted || stopping ? DLN_EXIT_INTERRUPTED : DLN_EXIT_OK;
+  if (dln_cli_interrupted) return DLN_EXIT_INTERRUPTED;
+  return changed ? DLN_EXIT_FAILED : DLN_EXIT_OK;
 }
 
 /* ---- phase 4: the tables ------------------------------------------------------------- */
@@ -492,13 +643,28 @@ static void put_real(FILE *fp, double x)
   fprintf(fp, ",%s", dln_format_double(buf, sizeof buf, x, 1));
 }
 
+/* A text cell, quoted as RFC 4180 says when it holds a comma, a quote or a line break. */
+static void put_text(FILE *fp, const char *text)
+{
+  if (!strpbrk(text, ",\"\r\n")) {
+    fprintf(fp, ",%s", text);
+    return;
+  }
+  fputs(",\"", fp);
+  for (const char *c = text; *c; c++) {
+    if (*c == '"') fputc('"', fp);
+    fputc(*c, fp);
+  }
+  fputc('"', fp);
+}
+
 /* The varied keys' values of point i as cells. */
 static void put_keys(FILE *fp, const sweep *s, size_t i)
 {
   fprintf(fp, "%zu", i);
   for (size_t a = 0; a < s->grid.naxes; a++)
     for (size_t k = 0; k < s->grid.axes[a].nkeys; k++)
-      fprintf(fp, ",%s", dln_sweep_value(&s->grid, i, a, k));
+      put_text(fp, dln_sweep_value(&s->grid, i, a, k));
 }
 
 static void put_key_header(FILE *fp, const sweep *s)
@@ -528,8 +694,10 @@ static void plateau_header(FILE *fp, const sweep *s)
 static void point_rows(const sweep *s, size_t i, FILE *rows, FILE *plateaus)
 {
   const sweep_point *p = &s->points[i];
-  json_t *summary = p->state == POINT_PENDING ? NULL : load_json(p->dir, "summary.json");
-  json_t *events = p->state == POINT_PENDING ? NULL : load_json(p->dir, "events.json");
+  char dir[DLN_PATH_MAX + 64];
+  point_dir(s, i, dir, sizeof dir);
+  json_t *summary = p->state == POINT_PENDING ? NULL : load_json(dir, "summary.json");
+  json_t *events = p->state == POINT_PENDING ? NULL : load_json(dir, "events.json");
   json_t *result = json_object_get(summary, "result");
   json_t *stats = json_object_get(json_object_get(summary, "solver"), "stats");
   const char *state = state_name(p->state);
@@ -547,11 +715,7 @@ static void point_rows(const sweep *s, size_t i, FILE *rows, FILE *plateaus)
   put_number(rows, json_object_get(result, "loss_zero"));
   put_number(rows, json_object_get(result, "test_loss_zero"));
   put_number(rows, json_object_get(result, "rank_final"));
-  json_t *sv = json_object_get(result, "singular_values_final");
-  double nuclear = json_is_array(sv) ? 0.0 : NAN;
-  for (size_t k = 0; json_is_array(sv) && k < json_array_size(sv); k++)
-    nuclear += json_number_value(json_array_get(sv, k));
-  put_real(rows, nuclear);
+  put_number(rows, json_object_get(result, "nuclear_norm_final"));
   put_number(rows, json_object_get(result, "grad_norm_final"));
   json_t *list = json_object_get(events, "plateaus");
   size_t saddles = 0;
@@ -790,7 +954,13 @@ static void draw_plot(const sweep *s)
   if (self_path(exe, sizeof exe) != DLN_SUCCESS) return;
   char *argv[] = {exe, "plot", (char *)s->dir, NULL};
   pid_t pid;
-  int wstatus = 0, rc = posix_spawn(&pid, exe, NULL, NULL, argv, environ);
+  posix_spawn_file_actions_t actions, *quiet = NULL;
+  if (s->args->quiet && posix_spawn_file_actions_init(&actions) == 0) {
+    quiet = &actions;
+    posix_spawn_file_actions_addopen(quiet, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  }
+  int wstatus = 0, rc = posix_spawn(&pid, exe, quiet, NULL, argv, environ);
+  if (quiet) posix_spawn_file_actions_destroy(quiet);
   if (rc == 0) {
     while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {}
   }
@@ -820,13 +990,33 @@ static int prepare(sweep *s)
   snprintf(s->dir, sizeof s->dir, "%s", s->base->out_dir);
   if (build_grid(s) != DLN_SUCCESS || build_points(s) != DLN_SUCCESS) return DLN_EXIT_USAGE;
   if (s->rank == 0 && dln_cli_check_out_dir("sweep", s->dir) != 0) return DLN_EXIT_USAGE;
+  /* a run's folder is not a sweep's: its files would sit beside the table, and `dlnflow
+   * plot` would no longer draw the run */
+  char path[DLN_PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/summary.json", s->dir);
+  if (s->rank == 0 && access(path, F_OK) == 0) {
+    fprintf(stderr, "dlnflow sweep: %s holds a `dlnflow run` (summary.json); choose another "
+                    "--out\n", s->dir);
+    return DLN_EXIT_USAGE;
+  }
+  /* the children read CONFIG when they start: keep what it says now to notice an edit */
+  FILE *fp = fopen(s->args->config, "rb");
+  FILE *mem = open_memstream(&s->config_text, &s->config_size);
+  int c;
+  while (fp && mem && (c = getc(fp)) != EOF) putc(c, mem);
+  if (fp) fclose(fp);
+  if (mem) fclose(mem);
+  if (!fp || !mem) {
+    fprintf(stderr, "dlnflow sweep: %s: cannot read it again\n", s->args->config);
+    return DLN_EXIT_USAGE;
+  }
   return DLN_EXIT_OK;
 }
 
 static void release(sweep *s)
 {
-  for (size_t i = 0; s->points && i < s->npoints; i++) json_decref(s->points[i].config);
   free(s->points);
+  free(s->config_text);
   dln_sweep_grid_release(&s->grid);
   free(s->base);
 }
@@ -842,6 +1032,8 @@ int dln_cmd_sweep(int argc, char **argv)
     return code < 0 ? DLN_EXIT_OK : code;
   }
   sweep s = {.args = &a};
+  /* a closed stdout (`dlnflow sweep ... | head`) must not kill the sweep and orphan its runs */
+  signal(SIGPIPE, SIG_IGN);
   code = start_mpi(&s, &argc, &argv);
   if (code == DLN_EXIT_OK) code = prepare(&s);
   int lock = -1;
