@@ -26,6 +26,7 @@
 
 #include "dlnflow/errors.h"
 #include "flow_kernels.h"
+#include "gmres.h"
 #include "linalg.h"
 #include "nvector_fast.h"
 #include "precond.h"
@@ -346,13 +347,18 @@ static int create_cvode(dln_flow *f)
       status = dln_precond_alloc(f->problem, kind, &f->precond);
       if (status != DLN_SUCCESS) return status;
     }
-    f->ls = SUNLinSol_SPGMR(f->y, f->precond ? SUN_PREC_RIGHT : SUN_PREC_NONE,
-                            f->opt.krylov_dim, f->ctx);
-    if (!f->ls) return dln_error(DLN_ENOMEM, "SUNLinSol_SPGMR failed");
-    /* One batch of projections per step instead of a dot product and an update per vector */
-    status = check_flag(f, SUNLinSol_SPGMRSetGSType(f->ls, SUN_CLASSICAL_GS),
-                        "SUNLinSol_SPGMRSetGSType");
-    if (status != DLN_SUCCESS) return status;
+    int pretype = f->precond ? SUN_PREC_RIGHT : SUN_PREC_NONE;
+    if (f->opt.gmres == DLN_GMRES_SPGMR) {
+      f->ls = SUNLinSol_SPGMR(f->y, pretype, f->opt.krylov_dim, f->ctx);
+      if (!f->ls) return dln_error(DLN_ENOMEM, "SUNLinSol_SPGMR failed");
+      /* One batch of projections per step instead of a dot product and an update per vector */
+      status = check_flag(f, SUNLinSol_SPGMRSetGSType(f->ls, SUN_CLASSICAL_GS),
+                          "SUNLinSol_SPGMRSetGSType");
+      if (status != DLN_SUCCESS) return status;
+    } else {
+      f->ls = dln_gmres_new(f->y, pretype, f->opt.krylov_dim, f->ctx);
+      if (!f->ls) return dln_error(DLN_ENOMEM, "dln_gmres_new failed");
+    }
     status = check_flag(f, CVodeSetLinearSolver(f->cvode, f->ls, NULL), "CVodeSetLinearSolver");
     if (status == DLN_SUCCESS)
       status = check_flag(f, CVodeSetJacTimes(f->cvode, NULL, jtimes), "CVodeSetJacTimes");

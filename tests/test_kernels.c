@@ -2,15 +2,19 @@
  * against SUNDIALS' own serial operation on the same data, including the aliased calls CVODE
  * makes (z = X_0 in a linear combination, Z = Y in a scaled add), lengths that leave loop tails,
  * and batch sizes past the fused kernels' limits; the staggered storage of vectors and their
- * clones; and the flow driver's per-step loops (flow_kernels.c). */
+ * clones; the flow driver's per-step loops (flow_kernels.c); and the fused GMRES (gmres.c)
+ * against SUNDIALS' SPGMR on the same systems, with and without scaling, a right
+ * preconditioner and a nonzero initial guess, converged and not. */
 #include <math.h>
 #include <nvector/nvector_serial.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sundials/sundials_context.h>
+#include <sunlinsol/sunlinsol_spgmr.h>
 
 #include "flow_kernels.h"
+#include "gmres.h"
 #include "nvector_fast.h"
 #include "testlib.h"
 
@@ -248,6 +252,167 @@ static void check_flow_kernels(void)
   test_rel(dln_norm2_fast(z, 103), sqrt(sum) * 1e150, 1e-14, "norm of huge entries");
 }
 
+/* ---- GMRES against SPGMR -------------------------------------------------------------- */
+
+/* The lsystem: A v = v + γ (B Bᵀ v + D v) with B random n x 6 and D diagonal >= 0: symmetric,
+ * eigenvalues spread over [1, 1 + γ(...)], like CVODE's I - γJ with J = -H. */
+typedef struct lsystem {
+  sunindextype n;
+  double gamma, *B, *D, *precond; /* precond: 1 / (1 + γ D), the diagonal part's inverse */
+  long atimes, psolves;
+} lsystem;
+
+static int atimes(void *data, N_Vector v, N_Vector z)
+{
+  lsystem *s = data;
+  const double *vd = NV_DATA_S(v);
+  double *zd = NV_DATA_S(z), proj[6] = {0};
+  for (sunindextype i = 0; i < s->n; i++)
+    for (int k = 0; k < 6; k++) proj[k] += s->B[i * 6 + k] * vd[i];
+  for (sunindextype i = 0; i < s->n; i++) {
+    double bb = 0.0;
+    for (int k = 0; k < 6; k++) bb += s->B[i * 6 + k] * proj[k];
+    zd[i] = vd[i] + s->gamma * (bb + s->D[i] * vd[i]);
+  }
+  s->atimes++;
+  return 0;
+}
+
+static int psolve(void *data, N_Vector r, N_Vector z, double tol, int lr)
+{
+  (void)tol;
+  (void)lr;
+  lsystem *s = data;
+  for (sunindextype i = 0; i < s->n; i++) NV_DATA_S(z)[i] = s->precond[i] * NV_DATA_S(r)[i];
+  s->psolves++;
+  return 0;
+}
+
+/* Solves with one solver; returns its flag and fills x, the iteration count and res. norm. */
+static int solve_with(SUNLinearSolver S, lsystem *sys, N_Vector x, N_Vector b, N_Vector s1,
+                      int zero_guess, double delta, int *iters, double *resnorm)
+{
+  SUNLinSolSetATimes(S, sys, atimes);
+  SUNLinSolSetPreconditioner(S, sys, NULL, psolve);
+  SUNLinSolSetScalingVectors(S, s1, s1);
+  SUNLinSolInitialize(S);
+  SUNLinSolSetup(S, NULL);
+  SUNLinSolSetZeroGuess(S, zero_guess ? SUNTRUE : SUNFALSE);
+  int flag = SUNLinSolSolve(S, NULL, x, b, delta);
+  *iters = SUNLinSolNumIters(S);
+  *resnorm = SUNLinSolResNorm(S);
+  return flag;
+}
+
+/* Copies v into a new plain serial vector (SUNDIALS' own operations, fused ones on). */
+static N_Vector plain_copy(N_Vector v, SUNContext ctx)
+{
+  N_Vector w = N_VNew_Serial(NV_LENGTH_S(v), ctx);
+  N_VEnableFusedOps_Serial(w, SUNTRUE);
+  copy(v, w);
+  return w;
+}
+
+static void check_gmres(SUNContext ctx)
+{
+  unsigned long state = 777;
+  sunindextype n = 301;
+  lsystem sys = {.n = n};
+  sys.B = malloc((size_t)n * 6 * sizeof *sys.B);
+  sys.D = malloc((size_t)n * sizeof *sys.D);
+  sys.precond = malloc((size_t)n * sizeof *sys.precond);
+  for (sunindextype i = 0; i < n * 6; i++) sys.B[i] = 0.2 * (uniform(&state) - 0.5);
+  for (sunindextype i = 0; i < n; i++) {
+    sys.D[i] = 4.0 * uniform(&state) * uniform(&state);
+  }
+  /* Ours on our vectors; SPGMR on SUNDIALS' plain serial vectors, same data. */
+  N_Vector y = dln_nvector_new(n, ctx);
+  N_Vector b = N_VClone(y), s1 = N_VClone(y), x = N_VClone(y), guess = N_VClone(y);
+  N_Vector r = N_VClone(y);
+  fill(b, &state, -1.0, 1.0);
+  fill(s1, &state, 1e3, 1e5); /* like error weights 1 / (rtol |y| + atol) */
+  fill(guess, &state, -1e-3, 1e-3);
+  N_Vector y_ref = plain_copy(y, ctx), b_ref = plain_copy(b, ctx), s1_ref = plain_copy(s1, ctx);
+  N_Vector x_ref = plain_copy(x, ctx);
+
+  struct {
+    int pretype, zero_guess, scaled, maxl;
+    double reduction; /* delta over the initial residual norm */
+    double gamma;
+    const char *what;
+  } cases[] = {
+      {SUN_PREC_NONE, 1, 1, 10, 0.3, 3.0, "scaled, as CVODE calls it"},
+      {SUN_PREC_NONE, 1, 0, 10, 1e-6, 3.0, "unscaled"},
+      {SUN_PREC_RIGHT, 1, 1, 10, 1e-3, 3.0, "right preconditioner"},
+      {SUN_PREC_NONE, 0, 1, 10, 0.3, 3.0, "nonzero initial guess"},
+      {SUN_PREC_RIGHT, 0, 1, 10, 1e-3, 3.0, "right preconditioner, nonzero initial guess"},
+      {SUN_PREC_NONE, 1, 1, 3, 1e-9, 3.0, "too few iterations: residual only reduced"},
+      {SUN_PREC_NONE, 1, 0, 9, 1e-30, 3.0, "Krylov dimension past a pass's six vectors"},
+      {SUN_PREC_NONE, 1, 1, 10, 1e-12, 1e-15, "A = I + 1e-15 (...): reorthogonalised"},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    sys.gamma = cases[k].gamma;
+    for (sunindextype i = 0; i < n; i++) sys.precond[i] = 1.0 / (1.0 + sys.gamma * sys.D[i]);
+    SUNLinearSolver fused = dln_gmres_new(y, cases[k].pretype, cases[k].maxl, ctx);
+    SUNLinearSolver spgmr = SUNLinSol_SPGMR(y_ref, cases[k].pretype, cases[k].maxl, ctx);
+    SUNLinSol_SPGMRSetGSType(spgmr, SUN_CLASSICAL_GS);
+    N_Vector scale = cases[k].scaled ? s1 : NULL, scale_ref = cases[k].scaled ? s1_ref : NULL;
+    if (scale)
+      N_VProd(b, scale, r);
+    else
+      N_VScale(1.0, b, r);
+    double beta = sqrt(N_VDotProd(r, r)), delta = cases[k].reduction * beta;
+    if (cases[k].zero_guess)
+      N_VConst(0.0, x);
+    else
+      N_VScale(1.0, guess, x);
+    copy(x, x_ref);
+    int it_f, it_s;
+    double res_f, res_s;
+    long a0 = sys.atimes;
+    int flag_f = solve_with(fused, &sys, x, b, scale, cases[k].zero_guess, delta, &it_f, &res_f);
+    long fused_atimes = sys.atimes - a0;
+    a0 = sys.atimes;
+    int flag_s = solve_with(spgmr, &sys, x_ref, b_ref, scale_ref, cases[k].zero_guess, delta,
+                            &it_s, &res_s);
+    long spgmr_atimes = sys.atimes - a0;
+    double diff = 0.0, size = 0.0;
+    for (sunindextype i = 0; i < n; i++) {
+      diff = fmax(diff, fabs(NV_DATA_S(x)[i] - NV_DATA_S(x_ref)[i]));
+      size = fmax(size, fabs(NV_DATA_S(x_ref)[i]));
+    }
+    /* the true residual of our solution, in the solver's scaled norm */
+    atimes(&sys, x, r);
+    N_VLinearSum(1.0, b, -1.0, r, r);
+    if (scale) N_VProd(r, scale, r);
+    double true_res = sqrt(N_VDotProd(r, r));
+    test_true(flag_f == flag_s && it_f == it_s && fused_atimes == spgmr_atimes,
+              "GMRES %s: flag %d, %d iterations, %ld products, as SPGMR (%d, %d, %ld)",
+              cases[k].what, flag_f, it_f, fused_atimes, flag_s, it_s, spgmr_atimes);
+    test_true(diff <= 1e-10 * size && fabs(res_f - res_s) <= 1e-8 * res_s + 1e-13 * beta,
+              "GMRES %s: solution as SPGMR's to %.2g relative, residual estimate %.6g vs %.6g",
+              cases[k].what, diff / size, res_f, res_s);
+    if (flag_f == SUNLS_SUCCESS)
+      test_true(true_res <= 1.0001 * delta, "GMRES %s: true residual %.3g <= delta %.3g",
+                cases[k].what, true_res, delta);
+    SUNLinSolFree(fused);
+    SUNLinSolFree(spgmr);
+  }
+  N_VDestroy(x_ref);
+  N_VDestroy(s1_ref);
+  N_VDestroy(b_ref);
+  N_VDestroy(y_ref);
+  N_VDestroy(r);
+  N_VDestroy(guess);
+  N_VDestroy(x);
+  N_VDestroy(s1);
+  N_VDestroy(b);
+  N_VDestroy(y);
+  free(sys.B);
+  free(sys.D);
+  free(sys.precond);
+}
+
 int main(void)
 {
   SUNContext ctx;
@@ -255,6 +420,7 @@ int main(void)
   check_vector_ops(ctx);
   check_storage(ctx);
   check_flow_kernels();
+  check_gmres(ctx);
   SUNContext_Free(&ctx);
   return test_summary();
 }
