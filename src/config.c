@@ -92,6 +92,7 @@ static const char *const SCHEME_NAMES[] = {"gaussian", "scaled", "file", NULL};
 static const char *const METHOD_NAMES[] = {"bdf", "adams", "gd", NULL};
 static const char *const PRECOND_NAMES[] = {"auto", "none", "dense", "block", NULL};
 static const char *const PLOT_KIND_NAMES[] = {"curves", "summary", NULL};
+static const char *const GMRES_NAMES[] = {"fused", "spgmr", NULL};
 
 static const config_key KEYS[] = {
   {"network", "depth", KEY_SIZE, FIELD(depth), RANGE(1, DLN_MAX_DEPTH),
@@ -171,6 +172,9 @@ static const config_key KEYS[] = {
            "none), none, dense (exact LU of I + gamma H) or block (layer Gauss-Newton)"},
   {"solver", "dense_max", KEY_SIZE, FIELD(solver.dense_max), RANGE(0, NO_MAX),
    .help = "bdf: largest parameter count for which precondition = auto factors I + gamma H"},
+  {"solver", "gmres", KEY_ENUM, FIELD(solver.gmres), .names = GMRES_NAMES,
+   .help = "bdf: GMRES implementation: fused (dlnflow's, fewer passes over the parameters) or "
+           "spgmr (SUNDIALS' SPGMR); same iteration, other rounding"},
 
   {"output", "dir", KEY_PATH, FIELD(out_dir), .help = "folder of the run's output"},
   {"output", "samples", KEY_SIZE, FIELD(out_samples), RANGE(2, OUT_SAMPLES_MAX),
