@@ -344,6 +344,9 @@ check "SIGINT: summary.json has \"status\": \"interrupted\"" \
 tl=$(last_field "$T" 1 2>/dev/null)
 awk -v t="$tl" 'BEGIN { exit !(t > 0 && t < 1e9) }'
 check "SIGINT: the run stopped before t_max (last t > 0 and < 1e9)" "last t '$tl'" $?
+! grep -q '"hessian_final"' "$d/summary.json"
+check "SIGINT: no final Hessian spectrum is computed after an interrupt (it exits at once)" \
+      "$(json_line "$d/summary.json" '"hessian_final"')" $?
 
 # ---- 7. numbers do not depend on the locale -----------------------------------------------
 

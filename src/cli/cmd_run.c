@@ -261,7 +261,8 @@ static int write_summary(const dln_config *cfg, const dln_setup *setup, const ch
   if (!root) return dln_error(DLN_ENOMEM, "cannot build summary.json");
   json_object_set_new(json_object_get(root, "result"), "stop_reason",
                       json_string(dln_stop_name(r->stop)));
-  if (r->theta_last && r->samples > 0)
+  /* an interrupted run owes its user a quick exit, not a Lanczos run over P parameters */
+  if (r->theta_last && r->samples > 0 && r->stop != DLN_STOP_INTERRUPT)
     json_object_set_new(json_object_get(root, "result"), "hessian_final",
                         hessian_json(setup->problem, r->theta_last));
   char path[DLN_PATH_MAX + 32];
