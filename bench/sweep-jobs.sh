@@ -2,13 +2,13 @@
 # `dlnflow sweep --jobs 2` against `--jobs 1` on a sweep of independent points: wall time of
 # each, the speed-up, and whether the two sweep.csv agree (bar wall_seconds).
 #
-# usage: sh bench/sweep-jobs.sh [CONFIG] [GRID]   (default: the Figure 1 example over 4 seeds)
+# usage: sh bench/sweep-jobs.sh [CONFIG] [GRID]   (default: the Figure 1 example over 8 seeds)
 # Run it on an otherwise idle machine: the speed-up measures the cores it is given.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 config=${1:-examples/fig1-mc-rank3.ini}
-grid=${2:-init.seed=1:4}
+grid=${2:-init.seed=1:8}
 out=${BENCH_OUT:-build/bench/results}/sweep-jobs
 export OPENBLAS_NUM_THREADS=1
 ninja -C build dlnflow >/dev/null
@@ -16,7 +16,7 @@ rm -rf "$out"
 mkdir -p "$out"
 for jobs in 1 2; do
   start=$(date +%s.%N)
-  ./build/dlnflow sweep "$config" --grid "$grid" --jobs "$jobs" --out "$out/jobs$jobs" --quiet
+  ./build/dlnflow sweep "$config" --grid "$grid" --jobs "$jobs" --out "$out/jobs$jobs" --quiet --no-plot
   end=$(date +%s.%N)
   echo "$start $end" >"$out/time$jobs"
   awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "wall_seconds") c = i }
