@@ -413,10 +413,39 @@ int dln_events_start(dln_events *ev, const double *theta0)
   return DLN_SUCCESS;
 }
 
+/* Forgets what the handler saw after t, the state a failed run (gradient descent diverging)
+ * ends on: a plateau whose closest approach lies later is dropped, one left later was not
+ * left within the run. */
+static void trim_after(dln_events *ev, double t)
+{
+  while (ev->count > 0 && ev->records[ev->count - 1].t_closest > t) {
+    dln_plateau *r = &ev->records[--ev->count];
+    free(r->A_entry);
+    free(r->A_exit);
+    dln_description_release(&r->closest);
+    dln_description_release(&r->critical);
+    ev->discarded++;
+  }
+  for (size_t i = 0; i < ev->count; i++)
+    if (ev->records[i].t_exit > t) {
+      ev->records[i].t_exit = NAN;
+      free(ev->records[i].A_exit);
+      ev->records[i].A_exit = NULL;
+    }
+  if (ev->in_plateau && ev->t_entry > t) {
+    ev->in_plateau = 0;
+    ev->discarded++;
+  }
+  if (ev->have_best && ev->t_best > t) ev->have_best = 0;
+}
+
 int dln_events_finish(dln_events *ev, double t, const double *theta)
 {
   if (ev->finished) return DLN_SUCCESS;
   ev->finished = 1;
+  trim_after(ev, t);
+  /* A plateau left after t is open again; with a peak after t there is no entry to give. */
+  if (!ev->in_plateau && ev->t_peak > t) return DLN_SUCCESS;
   double loss, g;
   int status = gradient_norm(ev, theta, &loss, &g);
   if (status != DLN_SUCCESS) return status;

@@ -172,6 +172,23 @@ labels=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "plateau") c = i
 [ ! -e "$S/off/events.json" ] && [ "$labels" = "-1 " ]
 check "events.enabled=false: no events.json, every row labelled -1" "labels: $labels" $?
 
+# A diverging gradient descent ends at its last good state: every event lies within the kept
+# trajectory (the handler had seen later states), and plot draws it.
+for lr in 3 10 20; do
+  "$BIN" run --quiet --out "$S/div$lr" "$FIG1" solver.method=gd solver.learning_rate=$lr \
+    >/dev/null 2>&1
+  rc=$?
+  last=$(tail -n 1 "$S/div$lr/trajectory.csv" | cut -d, -f1)
+  bad=$(jq -r --argjson T "$last" '[.plateaus[] | select(.t_entry > .t_closest or .t_closest > $T
+          or (.t_exit != null and (.t_exit > $T or .t_exit < .t_closest)))] | length' \
+          "$S/div$lr/events.json" 2>&1)
+  "$BIN" plot "$S/div$lr" >/dev/null 2>&1
+  prc=$?
+  [ "$rc" -eq 1 ] && [ "$bad" = 0 ] && [ "$prc" -eq 0 ]
+  check "gd at learning rate $lr diverges (exit 1); its events lie within the trajectory; plot draws it" \
+        "exit $rc, $bad plateaus outside t <= $last, plot exit $prc" $?
+done
+
 refused() { # NAME EXPECTED-TEXT ARGS...
   name=$1 text=$2
   shift 2
