@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "dlnflow/errors.h"
@@ -50,6 +51,16 @@ int bench_load_config(dln_config *cfg, const char *path, const char *const *over
   if (status != DLN_SUCCESS)
     fprintf(stderr, "benchmark: %s: %s\n", dln_strerror(status), dln_error_message());
   return status;
+}
+
+size_t bench_parse_list(const char *text, double *out, size_t max)
+{
+  size_t n = 0;
+  char *copy = strdup(text);
+  if (!copy) return 0;
+  for (char *tok = strtok(copy, ","); tok && n < max; tok = strtok(NULL, ",")) out[n++] = atof(tok);
+  free(copy);
+  return n;
 }
 
 const char *bench_vector_kind(void)

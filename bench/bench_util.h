@@ -22,6 +22,9 @@ void bench_init(void);
 int bench_load_config(dln_config *cfg, const char *path, const char *const *overrides,
                       size_t noverrides);
 
+/* Parses "a,b,c" into out (at most max numbers); returns how many. */
+size_t bench_parse_list(const char *text, double *out, size_t max);
+
 /* "fast" or "plain": which N_Vector kernels this binary links (bench/nvector_plain.c). */
 const char *bench_vector_kind(void);
 

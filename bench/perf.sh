@@ -9,16 +9,16 @@
 # bench/nvector_plain.c) one after the other with `perf record --call-graph dwarf` and files every
 # sample taken inside dln_run_trajectory (the run itself: not start-up, set-up, output files or
 # the final Hessian spectrum) under the innermost frame of its stack that names a category:
-#   vector kernels (ours)     fast_* (src/nvector_fast.c)
+#   vector kernels (ours)     fast_* (src/nvector_fast.c) and the fused GMRES's passes (src/gmres.c)
 #   SUNDIALS vector ops       N_V* (dispatch, N_V*_Serial and their unnamed helpers)
 #   gradient + H.v            dln_problem_gradient, dln_problem_hvp (and what runs beneath)
 #   loss-only evaluations     dln_problem_loss, dln_problem_test_loss
-#   rhs/jtimes loops          flow.c's rhs and jtimes themselves (negation, finiteness check)
+#   rhs/jtimes loops          flow.c's rhs and jtimes (negation, finiteness check: flow_kernels.c)
 #   error weights             flow.c's error_weights
 #   SVD (LAPACK)              dln_singular_values
 #   balancedness drift        dln_balance_*
 #   preconditioner            dln_precond_*
-#   other                     the rest (CVODE/GMRES bookkeeping: SUNModifiedGS's own code, ...)
+#   other                     the rest (CVODE's bookkeeping, GMRES's Hessenberg updates, ...)
 # Samples whose stack perf could not unwind to main (mostly inside OpenBLAS's dnrm2 assembly,
 # which has no unwind tables) cannot be placed and are left out; the table counts them.
 # PERF_FREQ sets the sampling rate (default 4000 Hz). Needs perf and the permission to use it
@@ -53,6 +53,7 @@ for v in $variants; do
   awk '
     function category(s) {
       if (s ~ /^(fast_|weighted_square_sum)/) return "ours"
+      if (s ~ /^(scale_norm2|normalize_unscale|project|orthogonalize|combine)(\.|$)/) return "ours"
       if (s ~ /^N_V[A-Za-z]/) return "serial"
       if (s ~ /^(dln_problem_gradient|dln_problem_hvp|evaluate_point|ensure_point)/) return "grad"
       if (s ~ /^(dln_problem_loss|dln_problem_test_loss)/) return "loss"
@@ -60,7 +61,7 @@ for v in $variants; do
       if (s ~ /^dln_singular_values/) return "svd"
       if (s ~ /^(dln_balance_|balance_matrix|balance_scale)/) return "bal"
       if (s ~ /^dln_precond_/) return "pre"
-      if (s ~ /^(rhs|jtimes)$/) return "cb"
+      if (s ~ /^(rhs|jtimes|dln_negate_all_finite)(\.|$)/) return "cb"
       return ""
     }
     function flush(    i, c, inside, rooted) {
@@ -106,7 +107,7 @@ awk -v variants="$variants" -v dir="$outdir" '
       file = dir "/" v[i] ".split"
       while ((getline line < file) > 0) { split(line, kv, " "); c[i, kv[1]] = kv[2] }
     }
-    label["ours"] = "vector kernels (ours, nvector_fast.c)"
+    label["ours"] = "vector kernels (ours: nvector_fast.c, gmres.c)"
     label["serial"] = "SUNDIALS vector ops (N_V*_Serial, dispatch)"
     label["grad"] = "gradient + H.v (inclusive)"
     label["loss"] = "loss-only + test-loss evaluations (incl.)"

@@ -14,15 +14,18 @@ file == 1 && $1 ~ /^[0-9]+$/ {
   if ($1 == 100) have100 = 1
 }
 (file == 2 || file == 5) && ($2 == "bdf" || $2 == "gd") {
-  key = file SUBSEP $1 SUBSEP $2
+  # one row per method and setting ($16: rtol=... or lr=...), in the order printed
   if (!((file SUBSEP $1) in seen)) { seen[file, $1] = 1; ns[file]++; scale[file, ns[file]] = $1 }
+  nr[file, $1]++; key = file SUBSEP $1 SUBSEP nr[file, $1]
+  name[key] = $2 " " $16
   steps[key] = $7; grads[key] = $9; hvps[key] = $10; losses[key] = $11; cpu[key] = $13
   stop[key] = $4
+  if ($2 == "bdf" && !((file SUBSEP $1) in first_bdf)) first_bdf[file, $1] = key
 }
 (file == 2 || file == 5) && /^RATIO/ {
   c = $2; sub(/^init\.c=/, "", c)
   r = $0; sub(/^.*cpu\(bdf\) = /, "", r)
-  ratio[file, c] = r
+  nratio[file, c]++; ratio[file, c, nratio[file, c]] = r
 }
 file == 3 && $2 == "bdf" { plain[$1] = $13 }
 (file == 4 || file == 6) && $0 ~ profile_rows {
@@ -33,25 +36,24 @@ function derivative_share(k,    t) {
   t = grads[k] * tg[100] + hvps[k] * th[100] + losses[k] * tl[100]
   return sprintf("%.0f%%", 100 * t / 1e6 / cpu[k])
 }
-function fig1(f, title,    i, c, m, name, k, r, verdict) {
+function fig1(f, title,    i, c, m, k, r, verdict) {
   for (i = 1; i <= ns[f]; i++) {
     c = scale[f, i]
-    for (m = 1; m <= 2; m++) {
-      name = m == 1 ? "bdf" : "gd"
-      k = f SUBSEP c SUBSEP name
-      if (!(k in cpu)) continue
+    for (m = 1; m <= nr[f, c]; m++) {
+      k = f SUBSEP c SUBSEP m
       printf "%-56s %10.3f s  %s steps, %s gradients, %s H.v; %s\n",
-             title " init.c = " c ": " name " CPU", cpu[k], steps[k], grads[k], hvps[k], stop[k]
+             title " init.c = " c ": " name[k] " CPU", cpu[k], steps[k], grads[k], hvps[k],
+             stop[k]
       printf "%-56s %10s    (counts x per-call times)\n",
-             title " init.c = " c ": " name " share in derivatives", derivative_share(k)
+             title " init.c = " c ": " name[k] " share in derivatives", derivative_share(k)
     }
-    if ((f SUBSEP c) in ratio) {
-      r = ratio[f, c]; verdict = r
+    for (m = 1; m <= nratio[f, c]; m++) {
+      r = ratio[f, c, m]; verdict = r
       sub(/ .*/, "", r); sub(/^[^ ]* */, "", verdict)
       printf "%-56s %10s    %s\n", title " init.c = " c ": cpu(gd)/cpu(bdf)", r, verdict
     }
-    if (f == 2 && (c in plain)) {
-      k = f SUBSEP c SUBSEP "bdf"
+    if (f == 2 && (c in plain) && ((f SUBSEP c) in first_bdf)) {
+      k = first_bdf[f, c]
       printf "%-56s %10.3f s  (the optimised kernels are %.2fx faster)\n",
              title " init.c = " c ": bdf CPU, plain vector ops", plain[c],
              (cpu[k] > 0 ? plain[c] / cpu[k] : 0)

@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages dlnflow builds and runs with (skips what is installed).
 set -eu
 packages="build-essential meson ninja-build pkg-config cmake libsundials-dev libgsl-dev
-liblapacke-dev libopenblas-dev libinih-dev libjansson-dev gnuplot-nox valgrind jq"
+liblapacke-dev libopenblas-dev libinih-dev libjansson-dev gnuplot-nox valgrind jq
+libopenmpi-dev openmpi-bin"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -53,6 +53,7 @@ typedef enum key_type {
   KEY_BOOL,        /* int, 0 or 1 */
   KEY_PATH,        /* char[DLN_PATH_MAX]; relative paths are resolved on load */
   KEY_NAME,        /* char[DLN_NAME_MAX], one of names */
+  KEY_TEXT,        /* char[DLN_TEXT_MAX], any text (checked by dln_config_validate) */
   KEY_ENUM,        /* an enum field (int-sized), written by name (names[i] is value i) */
   KEY_SIZE_LIST,   /* size_t[], entry count in count_offset */
   KEY_DOUBLE_LIST  /* double[], entry count in count_offset */
@@ -90,6 +91,8 @@ static const char *const SCHEME_NAMES[] = {"gaussian", "scaled", "file", NULL};
 /* Indexed by dln_method. */
 static const char *const METHOD_NAMES[] = {"bdf", "adams", "gd", NULL};
 static const char *const PRECOND_NAMES[] = {"auto", "none", "dense", "block", NULL};
+static const char *const PLOT_KIND_NAMES[] = {"curves", "summary", NULL};
+static const char *const GMRES_NAMES[] = {"fused", "spgmr", NULL};
 
 static const config_key KEYS[] = {
   {"network", "depth", KEY_SIZE, FIELD(depth), RANGE(1, DLN_MAX_DEPTH),
@@ -111,6 +114,14 @@ static const config_key KEYS[] = {
   {"data", "teacher_diag", KEY_DOUBLE_LIST, LIST(teacher_diag, nteacher_diag, 1, DLN_LIST_MAX),
    RANGE(NO_MIN, NO_MAX), .help = "teacher: diagonal of a square teacher matrix"},
   {"data", "teacher", KEY_PATH, FIELD(teacher), .help = "teacher: teacher matrix file"},
+  {"data", "teacher_size", KEY_SIZE, FIELD(teacher_size), RANGE(1, NO_MAX),
+   .help = "teacher: size n of a random n x n teacher of rank data.teacher_rank"},
+  {"data", "teacher_rank", KEY_SIZE, FIELD(teacher_rank), RANGE(1, NO_MAX),
+   .help = "teacher: rank r (<= data.teacher_size) of the random teacher W0 W0^T, W0 n x r "
+           "with column i ~ N(0, i) (paper's Fig. 6; instead of teacher_diag or teacher)"},
+  {"data", "teacher_noise", KEY_DOUBLE, FIELD(teacher_noise), RANGE(0, NO_MAX),
+   .help = "teacher: standard deviation of a noise matrix E added to the teacher for the "
+           "training targets only, (T + E) x (test targets: T x)"},
   {"data", "samples", KEY_SIZE, FIELD(samples), RANGE(1, NO_MAX),
    .help = "teacher: training inputs"},
   {"data", "test_samples", KEY_SIZE, FIELD(test_samples), RANGE(0, NO_MAX),
@@ -161,6 +172,9 @@ static const config_key KEYS[] = {
            "none), none, dense (exact LU of I + gamma H) or block (layer Gauss-Newton)"},
   {"solver", "dense_max", KEY_SIZE, FIELD(solver.dense_max), RANGE(0, NO_MAX),
    .help = "bdf: largest parameter count for which precondition = auto factors I + gamma H"},
+  {"solver", "gmres", KEY_ENUM, FIELD(solver.gmres), .names = GMRES_NAMES,
+   .help = "bdf: GMRES implementation: fused (dlnflow's, fewer passes over the parameters) or "
+           "spgmr (SUNDIALS' SPGMR); same iteration, other rounding"},
 
   {"output", "dir", KEY_PATH, FIELD(out_dir), .help = "folder of the run's output"},
   {"output", "samples", KEY_SIZE, FIELD(out_samples), RANGE(2, OUT_SAMPLES_MAX),
@@ -207,6 +221,21 @@ static const config_key KEYS[] = {
    RANGE(0, NO_MAX), .help = "dense eigensolver up to this many parameters, Lanczos above"},
   {"events", "lanczos_steps", KEY_SIZE, FIELD(events.describe.lanczos_steps), RANGE(2, 10000),
    .help = "Lanczos iteration's Krylov dimension"},
+
+  {"plot", "kind", KEY_NAME, FIELD(plot_kind), .names = PLOT_KIND_NAMES,
+   .help = "dlnflow plot of a sweep: curves (trajectory columns against t, one curve per point) "
+           "or summary (sweep.csv columns against plot.x, mean and standard deviation)"},
+  {"plot", "panel", KEY_TEXT, FIELD(plot_panel),
+   .help = "sweep plot: a varied key (section.key); one column of panels per value"},
+  {"plot", "color", KEY_TEXT, FIELD(plot_color),
+   .help = "sweep plot: a varied key; one colour per value (points differing in other keys "
+           "share it)"},
+  {"plot", "rows", KEY_TEXT, FIELD(plot_rows),
+   .help = "sweep plot: columns, comma-separated, one row of panels each (curves: "
+           "trajectory.csv, default loss; summary: sweep.csv, default test_loss_final,rank_final)"},
+  {"plot", "x", KEY_TEXT, FIELD(plot_x),
+   .help = "summary plot: the varied key on the x axis (default: the first varied key that is "
+           "neither plot.panel nor plot.color)"},
 };
 
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
@@ -222,8 +251,12 @@ static const config_key *find_key(const char *section, const char *key)
   return NULL;
 }
 
+/* [sweep] holds grid axes, not keys of the table (see note_sweep_axis). */
+static const char SWEEP_SECTION[] = "sweep";
+
 static int section_known(const char *section)
 {
+  if (strcmp(section, SWEEP_SECTION) == 0) return 1;
   for (size_t i = 0; i < NKEYS; i++)
     if (strcmp(KEYS[i].section, section) == 0) return 1;
   return 0;
@@ -414,6 +447,15 @@ static int set_name(dln_config *cfg, const config_key *k, const char *text, cons
   return bad_value(DLN_EFORMAT, loc, k, text);
 }
 
+static int set_text(dln_config *cfg, const config_key *k, const char *text, const char *loc)
+{
+  if (strlen(text) >= k->size)
+    return dln_error(DLN_EINVAL, "%s: %s.%s: text of %zu bytes exceeds the limit of %zu", loc,
+                     k->section, k->key, strlen(text), k->size - 1);
+  snprintf(field_of(cfg, k), k->size, "%s", text);
+  return DLN_SUCCESS;
+}
+
 /* Stores base + text, or text alone when it is absolute or base is empty: a relative path
  * in a config file means "next to the config file", not "next to wherever dlnflow runs". */
 static int set_path(dln_config *cfg, const config_key *k, const char *text, const char *base,
@@ -507,6 +549,7 @@ static int set_value(dln_config *cfg, const config_key *k, const char *text, con
   case KEY_DOUBLE: return set_real(cfg, k, text, loc);
   case KEY_BOOL: return set_bool(cfg, k, text, loc);
   case KEY_PATH: return set_path(cfg, k, text, base, loc);
+  case KEY_TEXT: return set_text(cfg, k, text, loc);
   case KEY_NAME:
   case KEY_ENUM: return set_name(cfg, k, text, loc);
   case KEY_SIZE_LIST:
@@ -548,6 +591,7 @@ void dln_config_defaults(dln_config *cfg)
   cfg->rank_tol = 0.1;
   cfg->events_enabled = 1;
   dln_events_options_default(&cfg->events);
+  snprintf(cfg->plot_kind, sizeof cfg->plot_kind, "curves");
 }
 
 int dln_config_override(dln_config *cfg, const char *assignment, const char *where)
@@ -653,6 +697,28 @@ static int is_continuation(const load_state *st, const char *value)
   return st->indented && value[0] != '\0' && strncmp(st->stripped, value, n) == 0;
 }
 
+/* Keeps a [sweep] line as text: what its keys and values mean is the sweep's business
+ * (include/dlnflow/sweep.h), which reports faults with this file and line. */
+static int note_sweep_axis(load_state *st, const char *keys, const char *values, const char *loc)
+{
+  dln_config *cfg = st->cfg;
+  for (size_t i = 0; i < cfg->nsweep; i++)
+    if (strcmp(cfg->sweep[i].keys, keys) == 0)
+      return fail_at(st, dln_error(DLN_EFORMAT, "%s: [sweep] %s is given twice (first at line %d)",
+                                   loc, keys, cfg->sweep[i].line));
+  if (cfg->nsweep == DLN_SWEEP_AXES_MAX)
+    return fail_at(st, dln_error(DLN_EINVAL, "%s: [sweep] has more than %d axes", loc,
+                                 DLN_SWEEP_AXES_MAX));
+  dln_sweep_entry *e = &cfg->sweep[cfg->nsweep];
+  if (strlen(keys) >= sizeof e->keys || strlen(values) >= sizeof e->values)
+    return fail_at(st, dln_error(DLN_EINVAL, "%s: [sweep] %s: keys or values too long", loc, keys));
+  snprintf(e->keys, sizeof e->keys, "%s", keys);
+  snprintf(e->values, sizeof e->values, "%s", values);
+  e->line = st->line;
+  cfg->nsweep++;
+  return 1;
+}
+
 static int on_entry(void *user, const char *section, const char *name, const char *value)
 {
   load_state *st = user;
@@ -666,6 +732,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
   if (is_continuation(st, value))
     return fail_at(st, dln_error(DLN_EFORMAT, "%s: indented line would continue the value of "
                                  "'%s'; remove the indentation", loc, name));
+  if (strcmp(section, SWEEP_SECTION) == 0) return note_sweep_axis(st, name, value, loc);
   const config_key *k;
   int rc = lookup_key(section, name, loc, &k);
   if (rc != DLN_SUCCESS) return fail_at(st, rc);
@@ -793,8 +860,21 @@ static int check_mse_data(const dln_config *cfg)
       return invalid(cfg, "data.x and data.y cannot be combined with data.generator = teacher");
     if (cfg->nteacher_diag > 0 && cfg->teacher[0])
       return invalid(cfg, "give data.teacher_diag or data.teacher, not both");
-    if (cfg->nteacher_diag == 0 && !cfg->teacher[0])
-      return invalid(cfg, "data.generator = teacher needs data.teacher_diag or data.teacher");
+    if (cfg->teacher_rank > 0 && (cfg->nteacher_diag > 0 || cfg->teacher[0]))
+      return invalid(cfg, "data.teacher_rank cannot be combined with data.%s: give one teacher",
+                     cfg->teacher[0] ? "teacher" : "teacher_diag");
+    if (cfg->teacher_size > 0 && cfg->teacher_rank == 0)
+      return invalid(cfg, "data.teacher_size needs data.teacher_rank (the random teacher's "
+                          "rank)");
+    if (cfg->teacher_rank > 0 && cfg->teacher_size == 0)
+      return invalid(cfg, "data.teacher_rank needs data.teacher_size (the random teacher's "
+                          "size)");
+    if (cfg->teacher_rank > cfg->teacher_size)
+      return invalid(cfg, "data.teacher_rank = %zu must lie in [1, data.teacher_size = %zu]",
+                     cfg->teacher_rank, cfg->teacher_size);
+    if (cfg->nteacher_diag == 0 && !cfg->teacher[0] && cfg->teacher_rank == 0)
+      return invalid(cfg, "data.generator = teacher needs data.teacher_diag, data.teacher or "
+                          "data.teacher_rank with data.teacher_size");
     if (cfg->samples == 0) return invalid(cfg, "data.samples must be at least 1");
     return DLN_SUCCESS;
   }
@@ -810,6 +890,15 @@ static int check_data(const dln_config *cfg)
   if (cfg->generator[0] && strcmp(cfg->generator, "lowrank") != 0 &&
       strcmp(cfg->generator, "teacher") != 0)
     return invalid(cfg, "data.generator = '%s' is not lowrank, teacher or empty", cfg->generator);
+  /* The random teacher's keys would be ignored by any other data source: refuse them. */
+  const struct { const char *key; int given; } teacher_keys[] = {
+    {"data.teacher_size", cfg->teacher_size > 0},
+    {"data.teacher_rank", cfg->teacher_rank > 0}, {"data.teacher_noise", cfg->teacher_noise > 0}};
+  for (size_t i = 0; i < sizeof teacher_keys / sizeof *teacher_keys; i++)
+    if (teacher_keys[i].given && strcmp(cfg->generator, "teacher") != 0)
+      return invalid(cfg, "%s is for data.generator = teacher, but data.generator %s%s%s",
+                     teacher_keys[i].key, cfg->generator[0] ? "= '" : "is not set",
+                     cfg->generator, cfg->generator[0] ? "'" : "");
   /* A file key of the other cost would be ignored without a word: refuse it instead. */
   int mc = strcmp(cfg->cost, "mc") == 0;
   const struct { const char *key; const char *value; int for_mc; } files[] = {
@@ -872,6 +961,55 @@ static int check_output(const dln_config *cfg)
   return DLN_SUCCESS;
 }
 
+/* The most rows a sweep plot draws (plot.rows entries). */
+#define PLOT_ROWS_MAX 8
+
+/* Checks that plot.<name> (value v) is empty or names a configuration key outside [plot]. */
+static int check_plot_key(const dln_config *cfg, const char *name, const char *v)
+{
+  if (!v[0]) return DLN_SUCCESS;
+  char section[DLN_TEXT_MAX];
+  const char *dot = strchr(v, '.');
+  snprintf(section, sizeof section, "%.*s", dot ? (int)(dot - v) : 0, v);
+  if (!dot || !find_key(section, dot + 1) || strcmp(section, "plot") == 0)
+    return invalid(cfg, "plot.%s = '%.*s' is not a configuration key (section.key, e.g. "
+                   "init.gamma)", name, SHOWN_CHARS, v);
+  return DLN_SUCCESS;
+}
+
+int dln_config_validate_plot(const dln_config *cfg)
+{
+  if (!cfg) return dln_error(DLN_EINVAL, "dln_config_validate_plot: cfg is NULL");
+  int summary = strcmp(cfg->plot_kind, "summary") == 0;
+  if (!summary && strcmp(cfg->plot_kind, "curves") != 0)
+    return invalid(cfg, "plot.kind = '%s' is not curves or summary", cfg->plot_kind);
+  int rc = check_plot_key(cfg, "panel", cfg->plot_panel);
+  if (rc == DLN_SUCCESS) rc = check_plot_key(cfg, "color", cfg->plot_color);
+  if (rc == DLN_SUCCESS) rc = check_plot_key(cfg, "x", cfg->plot_x);
+  if (rc != DLN_SUCCESS) return rc;
+  if (cfg->plot_panel[0] && strcmp(cfg->plot_panel, cfg->plot_color) == 0)
+    return invalid(cfg, "plot.panel and plot.color both name %s: give them different keys",
+                   cfg->plot_panel);
+  if (summary && cfg->plot_x[0] &&
+      (strcmp(cfg->plot_x, cfg->plot_panel) == 0 || strcmp(cfg->plot_x, cfg->plot_color) == 0))
+    return invalid(cfg, "plot.x = %s is also plot.%s: the x axis needs a key of its own",
+                   cfg->plot_x, strcmp(cfg->plot_x, cfg->plot_panel) == 0 ? "panel" : "color");
+  size_t n = 0;
+  for (const char *p = cfg->plot_rows; cfg->plot_rows[0]; n++) {
+    size_t len = strcspn(p, ",");
+    size_t good = 0;
+    while (good < len && (isalnum((unsigned char)p[good]) || p[good] == '_')) good++;
+    if (len == 0 || good != len)
+      return invalid(cfg, "plot.rows: entry %zu '%.*s' is not a column name (letters, digits "
+                     "and _)", n + 1, (int)(len < SHOWN_CHARS ? len : SHOWN_CHARS), p);
+    if (n == PLOT_ROWS_MAX)
+      return invalid(cfg, "plot.rows: more than %d columns", PLOT_ROWS_MAX);
+    if (!p[len]) break;
+    p += len + 1;
+  }
+  return DLN_SUCCESS;
+}
+
 int dln_config_validate(const dln_config *cfg)
 {
   if (!cfg) return dln_error(DLN_EINVAL, "dln_config_validate: cfg is NULL");
@@ -883,6 +1021,7 @@ int dln_config_validate(const dln_config *cfg)
   if (rc == DLN_SUCCESS && !(cfg->events.exit > cfg->events.enter))
     rc = invalid(cfg, "events.exit = %g must exceed events.enter = %g", cfg->events.exit,
                  cfg->events.enter);
+  if (rc == DLN_SUCCESS) rc = dln_config_validate_plot(cfg);
   return rc;
 }
 
@@ -917,6 +1056,7 @@ static void format_value(const dln_config *cfg, const config_key *k, char *buf, 
   case KEY_DOUBLE: dln_format_double(buf, size, *(const double *)field, 0); break;
   case KEY_BOOL: snprintf(buf, size, "%s", *(const int *)field ? "true" : "false"); break;
   case KEY_PATH:
+  case KEY_TEXT:
   case KEY_NAME: snprintf(buf, size, "%s", (const char *)field); break;
   case KEY_ENUM: {
     int m = *(const int *)field;
@@ -942,6 +1082,16 @@ static void format_value(const dln_config *cfg, const config_key *k, char *buf, 
   }
 }
 
+int dln_config_key_is_list(const char *name)
+{
+  const char *dot = name ? strchr(name, '.') : NULL;
+  if (!dot || (size_t)(dot - name) >= 64) return 0;
+  char section[64];
+  snprintf(section, sizeof section, "%.*s", (int)(dot - name), name);
+  const config_key *k = find_key(section, dot + 1);
+  return k && (k->type == KEY_SIZE_LIST || k->type == KEY_DOUBLE_LIST);
+}
+
 void dln_config_foreach(const dln_config *cfg,
                         void (*fn)(const char *section, const char *key, const char *value,
                                    void *data),
@@ -961,7 +1111,7 @@ static void describe_allowed(const config_key *k, char *buf, size_t size)
   static const char *const type_names[] = {
     [KEY_SIZE] = "whole number", [KEY_ULONG] = "whole number", [KEY_LONG] = "whole number",
     [KEY_INT] = "whole number", [KEY_DOUBLE] = "number", [KEY_BOOL] = "true or false",
-    [KEY_PATH] = "path", [KEY_NAME] = "name", [KEY_ENUM] = "name",
+    [KEY_PATH] = "path", [KEY_NAME] = "name", [KEY_TEXT] = "text", [KEY_ENUM] = "name",
     [KEY_SIZE_LIST] = "list of whole numbers", [KEY_DOUBLE_LIST] = "list of numbers"};
   size_t used = 0;
   buf[0] = '\0';
@@ -971,7 +1121,7 @@ static void describe_allowed(const config_key *k, char *buf, size_t size)
     return;
   }
   used = (size_t)snprintf(buf, size, "%s", type_names[k->type]);
-  int numeric = k->type != KEY_BOOL && k->type != KEY_PATH;
+  int numeric = k->type != KEY_BOOL && k->type != KEY_PATH && k->type != KEY_TEXT;
   /* Whole-number bounds print whole ("<= 1000000", not "<= 1e+06", which they would refuse). */
   const char *form = k->type == KEY_DOUBLE || k->type == KEY_DOUBLE_LIST ? ", %s %g" : ", %s %.0f";
   if (numeric && k->min != NO_MIN && used < size)

@@ -79,6 +79,18 @@ int dln_cost_test_value(const dln_cost *cost, const double *A, double *value)
   return cost->ops->test_value(cost->state, A, value);
 }
 
+int dln_cost_at_zero(const dln_cost *cost, double *value, double *test_value)
+{
+  *value = *test_value = NAN;
+  double *zero = calloc(cost->rows * cost->cols, sizeof *zero);
+  if (!zero) return dln_error(DLN_ENOMEM, "out of memory for a %zu x %zu zero matrix",
+                              cost->rows, cost->cols);
+  int status = dln_cost_evaluate(cost, zero, value, NULL);
+  if (status == DLN_SUCCESS) status = dln_cost_test_value(cost, zero, test_value);
+  free(zero);
+  return status;
+}
+
 int dln_cost_has_input_curvature(const dln_cost *cost)
 {
   return cost->ops->input_curvature != NULL;

@@ -1,5 +1,6 @@
-/* Synthetic data sets (include/dlnflow/datagen.h): low-rank completion targets and
- * Gaussian-input teachers, plus input whitening (THEORY.md §4b, §6). */
+/* Synthetic data sets (include/dlnflow/datagen.h): low-rank completion targets, Gaussian-input
+ * teachers (given, or the random low-rank teacher of the paper's Fig. 6), plus input whitening
+ * (THEORY.md §4b, §6). */
 #include "dlnflow/datagen.h"
 
 #include <gsl/gsl_randist.h>
@@ -128,33 +129,80 @@ static void draw_pairs(gsl_rng *rng, const double *T, size_t nL, size_t n0, size
     for (size_t i = 0; i < nL * N; i++) Y[i] += gsl_ran_gaussian_ziggurat(rng, noise);
 }
 
-int dln_datagen_teacher(const double *T, size_t nL, size_t n0, size_t N, size_t Ntest,
-                        double noise, unsigned long seed, dln_mse_data *out)
+/* The teacher data set from an rng already in use: E (when teacher_noise > 0) first, then the
+ * training pairs from T + E, then the test pairs from T. */
+static int teacher_pairs(gsl_rng *rng, const double *T, size_t nL, size_t n0, size_t N,
+                         size_t Ntest, double teacher_noise, double noise, dln_mse_data *out)
 {
   memset(out, 0, sizeof *out);
   if (N == 0) return dln_error(DLN_EINVAL, "data.samples must be >= 1");
   if (!(noise >= 0.0) || !isfinite(noise))
     return dln_error(DLN_EINVAL, "data.noise = %g: must be >= 0", noise);
-  gsl_rng *rng = seeded_rng(seed);
+  if (!(teacher_noise >= 0.0) || !isfinite(teacher_noise))
+    return dln_error(DLN_EINVAL, "data.teacher_noise = %g: must be >= 0", teacher_noise);
   out->n0 = n0;
   out->nL = nL;
   out->N = N;
   out->Ntest = Ntest;
   out->X = malloc(n0 * N * sizeof *out->X);
   out->Y = malloc(nL * N * sizeof *out->Y);
+  double *noisy = malloc(nL * n0 * sizeof *noisy);
   if (Ntest > 0) {
     out->Xtest = malloc(n0 * Ntest * sizeof *out->Xtest);
     out->Ytest = malloc(nL * Ntest * sizeof *out->Ytest);
   }
-  if (!rng || !out->X || !out->Y || (Ntest > 0 && (!out->Xtest || !out->Ytest))) {
-    gsl_rng_free(rng);
+  if (!out->X || !out->Y || !noisy || (Ntest > 0 && (!out->Xtest || !out->Ytest))) {
+    free(noisy);
     dln_mse_data_release(out);
     return dln_error(DLN_ENOMEM, "out of memory for %zu samples", N);
   }
-  draw_pairs(rng, T, nL, n0, N, noise, out->X, out->Y);
+  memcpy(noisy, T, nL * n0 * sizeof *noisy);
+  if (teacher_noise > 0.0)
+    for (size_t i = 0; i < nL * n0; i++) noisy[i] += gsl_ran_gaussian_ziggurat(rng, teacher_noise);
+  draw_pairs(rng, noisy, nL, n0, N, noise, out->X, out->Y);
   if (Ntest > 0) draw_pairs(rng, T, nL, n0, Ntest, 0.0, out->Xtest, out->Ytest);
-  gsl_rng_free(rng);
+  free(noisy);
   return DLN_SUCCESS;
+}
+
+int dln_datagen_teacher(const double *T, size_t nL, size_t n0, size_t N, size_t Ntest,
+                        double teacher_noise, double noise, unsigned long seed,
+                        dln_mse_data *out)
+{
+  memset(out, 0, sizeof *out);
+  gsl_rng *rng = seeded_rng(seed);
+  if (!rng) return dln_error(DLN_ENOMEM, "out of memory for the random number generator");
+  int status = teacher_pairs(rng, T, nL, n0, N, Ntest, teacher_noise, noise, out);
+  gsl_rng_free(rng);
+  return status;
+}
+
+int dln_datagen_lowrank_teacher(size_t size, size_t rank, double teacher_noise, size_t N,
+                                size_t Ntest, double noise, unsigned long seed, double *T,
+                                dln_mse_data *out)
+{
+  memset(out, 0, sizeof *out);
+  if (size == 0 || rank == 0 || rank > size)
+    return dln_error(DLN_EINVAL, "data.teacher_rank = %zu: must lie in [1, data.teacher_size = "
+                     "%zu]", rank, size);
+  gsl_rng *rng = seeded_rng(seed);
+  double *W0 = malloc(size * rank * sizeof *W0);
+  int status = DLN_SUCCESS;
+  if (!rng || !W0) {
+    status = dln_error(DLN_ENOMEM, "out of memory for a %zu x %zu teacher", size, size);
+    goto done;
+  }
+  /* Column by column (column i has variance i), so that the rank-(r+1) teacher of a seed is
+   * the rank-r one plus w_{r+1} w_{r+1}ᵀ. */
+  for (size_t i = 0; i < rank; i++)
+    for (size_t k = 0; k < size; k++)
+      W0[k * rank + i] = gsl_ran_gaussian_ziggurat(rng, sqrt((double)(i + 1)));
+  dln_gemm(0, 1, size, size, rank, 1.0, W0, W0, 0.0, T);
+  status = teacher_pairs(rng, T, size, size, N, Ntest, teacher_noise, noise, out);
+done:
+  gsl_rng_free(rng);
+  free(W0);
+  return status;
 }
 
 /* X <- W X for an n0 x n0 map W, with a scratch copy. */

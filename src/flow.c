@@ -25,6 +25,8 @@
 #include <sunnonlinsol/sunnonlinsol_fixedpoint.h>
 
 #include "dlnflow/errors.h"
+#include "flow_kernels.h"
+#include "gmres.h"
 #include "linalg.h"
 #include "nvector_fast.h"
 #include "precond.h"
@@ -157,25 +159,6 @@ const char *dln_method_name(dln_method m)
 
 /* ---- callbacks ---------------------------------------------------------------------- */
 
-static int all_finite(const double *x, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    if (!isfinite(x[i])) return 0;
-  return 1;
-}
-
-/* x = -x in one pass that also reports whether every entry is finite: a NaN or inf anywhere
- * makes the running sum non-finite, and the loop stays free of branches. */
-static int negate_checked(double *x, size_t n)
-{
-  double sum = 0.0;
-  for (size_t i = 0; i < n; i++) {
-    x[i] = -x[i];
-    sum += x[i] * 0.0;
-  }
-  return sum == 0.0;
-}
-
 /* ydot = -∇ℒ(y). A non-finite gradient is recoverable: CVODE retries with a smaller step. */
 static int rhs(realtype t, N_Vector y, N_Vector ydot, void *user_data)
 {
@@ -184,7 +167,7 @@ static int rhs(realtype t, N_Vector y, N_Vector ydot, void *user_data)
   double loss;
   double *g = NV_DATA_S(ydot);
   if (dln_problem_gradient(f->problem, NV_DATA_S(y), &loss, g) != DLN_SUCCESS) return -1;
-  return negate_checked(g, f->n) && isfinite(loss) ? 0 : 1;
+  return dln_negate_all_finite(g, f->n) && isfinite(loss) ? 0 : 1;
 }
 
 /* Jv = -H(y) v: the Jacobian of the right-hand side, matrix-free. */
@@ -197,7 +180,7 @@ static int jtimes(N_Vector v, N_Vector Jv, realtype t, N_Vector y, N_Vector fy, 
   (void)tmp;
   double *out = NV_DATA_S(Jv);
   if (dln_problem_hvp(f->problem, NV_DATA_S(y), NV_DATA_S(v), out) != DLN_SUCCESS) return -1;
-  return negate_checked(out, f->n) ? 0 : 1;
+  return dln_negate_all_finite(out, f->n) ? 0 : 1;
 }
 
 /* Factors the block preconditioner at y; γ enters only at solve time. */
@@ -328,9 +311,9 @@ static int error_weights(N_Vector y, N_Vector ewt, void *user_data)
   for (size_t l = 1; l <= f->depth; l++) {
     size_t begin = dln_network_layer_offset(net, l);
     size_t count = dln_network_width(net, l) * dln_network_width(net, l - 1);
-    double rms = dln_nrm2(count, yd + begin) / sqrt((double)count);
+    double rms = dln_norm2_fast(yd + begin, count) / sqrt((double)count);
     double atol = fmax(f->layer_atol[l - 1], f->opt.rtol * ATOL_TRACKING * rms);
-    for (size_t i = begin; i < begin + count; i++) w[i] = 1.0 / (f->opt.rtol * fabs(yd[i]) + atol);
+    dln_inverse_tolerances(yd + begin, count, f->opt.rtol, atol, w + begin);
   }
   return 0;
 }
@@ -364,9 +347,18 @@ static int create_cvode(dln_flow *f)
       status = dln_precond_alloc(f->problem, kind, &f->precond);
       if (status != DLN_SUCCESS) return status;
     }
-    f->ls = SUNLinSol_SPGMR(f->y, f->precond ? SUN_PREC_RIGHT : SUN_PREC_NONE,
-                            f->opt.krylov_dim, f->ctx);
-    if (!f->ls) return dln_error(DLN_ENOMEM, "SUNLinSol_SPGMR failed");
+    int pretype = f->precond ? SUN_PREC_RIGHT : SUN_PREC_NONE;
+    if (f->opt.gmres == DLN_GMRES_SPGMR) {
+      f->ls = SUNLinSol_SPGMR(f->y, pretype, f->opt.krylov_dim, f->ctx);
+      if (!f->ls) return dln_error(DLN_ENOMEM, "SUNLinSol_SPGMR failed");
+      /* One batch of projections per step instead of a dot product and an update per vector */
+      status = check_flag(f, SUNLinSol_SPGMRSetGSType(f->ls, SUN_CLASSICAL_GS),
+                          "SUNLinSol_SPGMRSetGSType");
+      if (status != DLN_SUCCESS) return status;
+    } else {
+      f->ls = dln_gmres_new(f->y, pretype, f->opt.krylov_dim, f->ctx);
+      if (!f->ls) return dln_error(DLN_ENOMEM, "dln_gmres_new failed");
+    }
     status = check_flag(f, CVodeSetLinearSolver(f->cvode, f->ls, NULL), "CVodeSetLinearSolver");
     if (status == DLN_SUCCESS)
       status = check_flag(f, CVodeSetJacTimes(f->cvode, NULL, jtimes), "CVodeSetJacTimes");
@@ -433,7 +425,7 @@ void dln_flow_free(dln_flow *f)
 
 int dln_flow_init(dln_flow *f, const double *theta0)
 {
-  if (!all_finite(theta0, f->n))
+  if (!dln_all_finite(theta0, f->n))
     return dln_error(DLN_ENONFINITE, "dln_flow_init: θ(0) holds NaN or inf");
   int status = set_tolerances(f, theta0);
   if (status != DLN_SUCCESS) return status;
@@ -695,7 +687,7 @@ static int gd_step(dln_flow *f)
   double *theta = NV_DATA_S(f->y);
   int status = dln_problem_gradient(f->problem, theta, &loss, f->grad);
   if (status != DLN_SUCCESS) return status;
-  if (!isfinite(loss) || !all_finite(f->grad, f->n))
+  if (!isfinite(loss) || !dln_all_finite(f->grad, f->n))
     return dln_error(DLN_ENONFINITE,
                      "gradient descent diverged at step %ld (loss %g): lower "
                      "solver.learning_rate = %g",

@@ -89,6 +89,8 @@ static int measure(dln_problem *p, measure_work *w, double t, const double *thet
   s->sv = w->sv;
   s->nsv = w->nsv;
   s->rank = dln_rank(w->sv, w->nsv, rank_tol);
+  s->nuclear_norm = 0.0;
+  for (size_t i = 0; i < w->nsv; i++) s->nuclear_norm += w->sv[i];
   s->theta_norm = dln_norm2(theta, P);
   s->balance_drift = dln_balance_drift(w->balance, theta);
   s->ntk_change = NAN;

@@ -76,11 +76,21 @@ static int load_mse_files(const dln_config *cfg, dln_mse_data *d)
   return status;
 }
 
-/* Builds the teacher data set: T = diag(teacher_diag) or the teacher file. */
+/* Builds the teacher data set: T = diag(teacher_diag), the teacher file, or the random
+ * low-rank teacher (teacher_rank, teacher_size). */
 static int make_teacher(const dln_config *cfg, dln_mse_data *d)
 {
   dln_matrix T = {0};
   int status;
+  if (cfg->teacher_rank > 0) {
+    size_t n = cfg->teacher_size;
+    double *W = malloc(n * n * sizeof *W);
+    if (!W) return dln_error(DLN_ENOMEM, "out of memory for a %zu x %zu teacher", n, n);
+    status = dln_datagen_lowrank_teacher(n, cfg->teacher_rank, cfg->teacher_noise, cfg->samples,
+                                         cfg->test_samples, cfg->noise, cfg->data_seed, W, d);
+    free(W);
+    return status;
+  }
   if (cfg->teacher[0] != '\0') {
     status = read_keyed("data.teacher", cfg->teacher, &T);
   } else {
@@ -92,7 +102,7 @@ static int make_teacher(const dln_config *cfg, dln_mse_data *d)
   }
   if (status == DLN_SUCCESS)
     status = dln_datagen_teacher(T.data, T.rows, T.cols, cfg->samples, cfg->test_samples,
-                                 cfg->noise, cfg->data_seed, d);
+                                 cfg->teacher_noise, cfg->noise, cfg->data_seed, d);
   dln_matrix_release(&T);
   return status;
 }

@@ -13,22 +13,7 @@ DATA=$SRC/tests/data
 . "$(dirname "$0")/checks.sh"
 scratch cli_plot
 
-first_err() { if [ -s "$1" ]; then head -n 1 "$1" | cut -c 1-300; else echo "no stderr"; fi; }
-# plot NAME ARGS...: dlnflow plot ARGS..., exit status in $rc, stdout and stderr in $S/NAME.*.
-plot() {
-  name=$1
-  shift
-  "$BIN" plot "$@" >"$S/$name.out" 2>"$S/$name.err"
-  rc=$?
-}
-# Prints "" if $1 is a PNG file (8-byte signature 89 50 4E 47 0D 0A 1A 0A), else what it is.
-png_problem() {
-  if [ ! -s "$1" ]; then printf 'no file %s' "$1"; return; fi
-  sig=$(od -A n -t x1 -N 8 "$1" | tr -d ' \n')
-  [ "$sig" = 89504e470d0a1a0a ] || printf 'starts %s' "$sig"
-}
-# Occurrences of fixed string $2 in file $1.
-count() { grep -o -F -e "$2" "$1" 2>/dev/null | wc -l | tr -d ' '; }
+. "$(dirname "$0")/plot_checks.sh"
 # The shading colours write_objects uses, as gnuplot's SVG spells them.
 GREY='rgb(220, 220, 220)'
 GREEN='rgb(213, 240, 213)'
@@ -169,7 +154,7 @@ sed '5 s/^\([^,]*\),[^,]*,/\1,abc,/' "$S/regress/trajectory.csv" >"$S/text/traje
 bad "trajectory.csv with a word for a loss" "$S/text" "$S/text/trajectory.csv:5|column 2|'abc'"
 case_dir ragged
 sed '7 s/,[^,]*$//' "$S/regress/trajectory.csv" >"$S/ragged/trajectory.csv"
-bad "trajectory.csv with a short row" "$S/ragged" "trajectory.csv:7|9 fields, the header has 10"
+bad "trajectory.csv with a short row" "$S/ragged" "trajectory.csv:7|10 fields, the header has 11"
 touch "$S/a-file"
 "$BIN" plot --out "$S/a-file" "$S/regress" >/dev/null 2>"$S/afile.err"
 rc=$?

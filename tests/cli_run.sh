@@ -88,7 +88,7 @@ check "init.seed=2 gives a different trajectory.csv" "the two files are identica
 
 # ---- 2. Figure 1's values -----------------------------------------------------------------
 
-want='t,loss,test_loss,grad_norm,theta_norm,balance_drift,rank,plateau,sv1,sv2'
+want='t,loss,test_loss,grad_norm,theta_norm,balance_drift,rank,nuclear_norm,plateau,sv1,sv2'
 head=$(head -n 1 "$T" 2>/dev/null)
 case $head in "$want"*) st=0 ;; *) st=1 ;; esac
 check "fig1: trajectory.csv header starts with $want" "header is '$head'" $st
@@ -109,7 +109,7 @@ check "fig1: final train loss at least 1e6 times below the first" "first $1, fin
 awk -v a="$3" -v z="$4" 'BEGIN { exit !(z > 0 && z * 1e4 <= a) }'
 check "fig1: final test loss at least 1e4 times below the first" "first $3, final $4" $?
 
-rk=$(last_field "$T" 7)
+rk=$(last_field "$T" "$(column_of "$T" rank)")
 [ "$rk" = 3 ]
 check "fig1: final rank is 3" "final rank '$rk'" $?
 
@@ -179,6 +179,48 @@ awk -v a="$1" -v n="$2" -v b="$svs" 'BEGIN { d = a - b; if (d < 0) d = -d
 check "fig1: ||A_final||_F^2 equals the last row's sum of squared singular values" \
       "A_final: $2 values, ||A||_F^2 = $1; last row: sum sv^2 = $svs" $?
 
+# ---- 2b. nuclear norm and the zero predictor's costs --------------------------------------
+
+# nuclear_norm is the sum of every singular value (fig1's 10 x 10 A: all ten sv columns).
+bad=$(awk -F, -v nn="$(column_of "$T" nuclear_norm)" -v sv1="$(column_of "$T" sv1)" '
+      NR > 1 { s = 0; for (i = sv1; i <= NF; i++) s += $i; d = s - $nn; if (d < 0) d = -d
+               if (!(d <= 1e-12 * s + 1e-300) || NF - sv1 + 1 != 10) { printf "line %d: %s vs sum %.17g; ", NR, $nn, s; n++ } }
+      n >= 3 { exit }' "$T" 2>/dev/null)
+[ -z "$bad" ] && [ "$(column_of "$T" nuclear_norm)" -gt 0 ]
+check "fig1: nuclear_norm equals the sum of sv1..sv10 on every row" "${bad:-no nuclear_norm column}" $?
+nn=$(last_field "$T" "$(column_of "$T" nuclear_norm)")
+got=$(jq -r .result.nuclear_norm_final "$J" 2>/dev/null)
+awk -v a="$nn" -v b="$got" 'BEGIN { exit !(a > 0 && a == b) }'
+check "fig1: summary.json nuclear_norm_final is the last row's nuclear_norm ($nn)" \
+      "summary.json has '$got'" $?
+
+# Matrix completion from files: C(0) is the mean square of the observed target entries
+# (repeats counted), the test cost at 0 the mean square of the others; computed here from
+# tests/data/mc-target.csv and mc-observed.csv.
+run mczero "$DATA/mc.ini"
+want=$(awk -F, 'NR == FNR { for (j = 1; j <= NF; j++) a[FNR - 1, j - 1] = $j; rows = FNR; cols = NF; next }
+                { o[$1, $2] = 1; s += a[$1, $2] ^ 2; n++ }
+                END { for (i = 0; i < rows; i++) for (j = 0; j < cols; j++)
+                        if (!((i, j) in o)) { t += a[i, j] ^ 2; m++ }
+                      printf "%.17g %.17g", s / n, t / m }' "$DATA/mc-target.csv" "$DATA/mc-observed.csv")
+got=$(jq -r '"\(.result.loss_zero) \(.result.test_loss_zero)"' "$S/mczero/summary.json" 2>/dev/null)
+set -- $want $got
+awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN {
+      e = a - c; f = b - d; if (e < 0) e = -e; if (f < 0) f = -f
+      exit !(a > 0 && b > 0 && e <= 1e-14 * a && f <= 1e-14 * b) }'
+check "mc: loss_zero and test_loss_zero are the mean squares of the observed and held-out entries" \
+      "computed $want, summary.json $got" $?
+
+# Regression without a test set: C(0) = (1/N) ||Y||_F^2 from tests/data/y.csv, test null.
+run regzero "$REG"
+want=$(awk -F, '{ for (j = 1; j <= NF; j++) s += $j * $j; n++ } END { printf "%.17g", s / n }' "$DATA/y.csv")
+got=$(jq -r '"\(.result.loss_zero) \(.result.test_loss_zero)"' "$S/regzero/summary.json" 2>/dev/null)
+set -- $got
+awk -v a="$want" -v c="$1" 'BEGIN { e = a - c; if (e < 0) e = -e; exit !(a > 0 && e <= 1e-13 * a) }' &&
+  [ "$2" = null ]
+check "mse: loss_zero = ||Y||_F^2 / N and test_loss_zero null without a test set" \
+      "computed $want, summary.json $got" $?
+
 # ---- 3. output.times adds rows at exactly those times --------------------------------------
 
 run times "$REG" output.times=12.25,37.5,62.125
@@ -244,13 +286,15 @@ sed -e "s|^x = x.csv\$|x = $DATA/x.csv|" -e "s|^y = y.csv\$|y = $DATA/y.csv|" \
     -e 's|^scheme = .*|scheme = file\ndir = w|' "$REG" >"$S/fromfile-cfg/run.ini"
 run fromfile "$S/fromfile-cfg/run.ini"
 ran "init.scheme=file with a relative init.dir (next to the config) exits 0" fromfile 0
-row0=$(sed -n 2p "$S/fromfile/trajectory.csv" 2>/dev/null)
-awk -F, -v row="$row0" 'BEGIN {
+T=$S/fromfile/trajectory.csv
+row0=$(sed -n 2p "$T" 2>/dev/null)
+awk -F, -v row="$row0" -v th="$(column_of "$T" theta_norm)" -v rk="$(column_of "$T" rank)" \
+    -v s1="$(column_of "$T" sv1)" -v s2="$(column_of "$T" sv2)" 'BEGIN {
       n = split(row, f, ",")
-      e1 = f[5] - sqrt(0.44); e2 = f[9] - 0.08 * sqrt(6)
+      e1 = f[th] - sqrt(0.44); e2 = f[s1] - 0.08 * sqrt(6)
       if (e1 < 0) e1 = -e1
       if (e2 < 0) e2 = -e2
-      exit !(n == 10 && f[1] == 0 && e1 <= 1e-12 && e2 <= 1e-12 && f[10] + 0 <= 1e-12 && f[7] == 1) }'
+      exit !(n == s2 && f[1] == 0 && e1 <= 1e-12 && e2 <= 1e-12 && f[s2] + 0 <= 1e-12 && f[rk] == 1) }'
 check "init.scheme=file: t = 0 row has ||theta|| = sqrt(0.44), sv1 = 0.08*sqrt(6), sv2 = 0, rank 1" \
       "row 0: $row0" $?
 
@@ -300,6 +344,9 @@ check "SIGINT: summary.json has \"status\": \"interrupted\"" \
 tl=$(last_field "$T" 1 2>/dev/null)
 awk -v t="$tl" 'BEGIN { exit !(t > 0 && t < 1e9) }'
 check "SIGINT: the run stopped before t_max (last t > 0 and < 1e9)" "last t '$tl'" $?
+! grep -q '"hessian_final"' "$d/summary.json"
+check "SIGINT: no final Hessian spectrum is computed after an interrupt (it exits at once)" \
+      "$(json_line "$d/summary.json" '"hessian_final"')" $?
 
 # ---- 7. numbers do not depend on the locale -----------------------------------------------
 

@@ -41,7 +41,7 @@ int fixture_whitened_cost(size_t n, const double *s, size_t N, unsigned long see
   /* Whitened Gaussian inputs. */
   double *T = calloc(n * n, sizeof *T);
   dln_mse_data d;
-  dln_datagen_teacher(T, n, n, N, 0, 0.0, seed + 2, &d);
+  dln_datagen_teacher(T, n, n, N, 0, 0.0, 0.0, seed + 2, &d);
   dln_mse_data_whiten(&d);
   /* Y = M X + E, E with rows orthogonal to those of X, so Y Xᵀ/N = M and C0 = ||E||²/N. */
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);

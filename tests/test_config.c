@@ -414,6 +414,44 @@ static void test_validate(void)
                  "teacher_diag and teacher together");
   expect_invalid((const char *[]){"data.teacher_diag=", NULL}, "data.teacher_diag",
                  "teacher without a teacher matrix");
+  /* The random low-rank teacher (Fig. 6): rank and size together, one teacher only. */
+  const char *random_teacher[] = {"data.teacher_diag=", "data.teacher_rank=3",
+                                  "data.teacher_size=10", "data.teacher_noise=0.2", NULL};
+  expect_valid(random_teacher, "teacher_rank with teacher_size and teacher_noise validates");
+  expect_invalid((const char *[]){"data.teacher_rank=3", "data.teacher_size=10", NULL},
+                 "data.teacher_rank cannot be combined with data.teacher_diag",
+                 "teacher_rank together with teacher_diag");
+  expect_invalid((const char *[]){"data.teacher_diag=", "data.teacher=T.csv",
+                                  "data.teacher_rank=3", "data.teacher_size=10", NULL},
+                 "data.teacher_rank cannot be combined with data.teacher:",
+                 "teacher_rank together with a teacher file");
+  expect_invalid((const char *[]){"data.teacher_diag=", "data.teacher_rank=3", NULL},
+                 "data.teacher_rank needs data.teacher_size", "teacher_rank without size");
+  expect_invalid((const char *[]){"data.teacher_size=10", NULL},
+                 "data.teacher_size needs data.teacher_rank", "teacher_size without rank");
+  expect_invalid((const char *[]){"data.teacher_diag=", "data.teacher_rank=4",
+                                  "data.teacher_size=3", NULL},
+                 "data.teacher_rank = 4 must lie in [1, data.teacher_size = 3]",
+                 "teacher_rank above teacher_size");
+  expect_invalid((const char *[]){"data.teacher_diag=", NULL},
+                 "data.teacher_rank with data.teacher_size", "no teacher names all three");
+  expect_invalid((const char *[]){"data.cost=mc", "data.generator=lowrank", "data.rows=6",
+                                  "data.cols=4", "data.teacher_diag=", "data.teacher_noise=0.2",
+                                  NULL},
+                 "data.teacher_noise is for data.generator = teacher",
+                 "teacher_noise with the lowrank generator");
+  expect_invalid((const char *[]){"data.generator=", "data.teacher_diag=",
+                                  "data.teacher_rank=2", "data.x=x.csv", "data.y=y.npy", NULL},
+                 "data.teacher_rank is for data.generator = teacher, but data.generator is "
+                 "not set", "teacher_rank with data files");
+  dln_config *bad = fresh();
+  test_true(dln_config_override(bad, "data.teacher_rank=0", "test") == DLN_EINVAL &&
+                message_has("data.teacher_rank: '0' is not a whole number >= 1"),
+            "teacher_rank = 0 refused by its bound: %s", dln_error_message());
+  test_true(dln_config_override(bad, "data.teacher_noise=-0.1", "test") == DLN_EINVAL &&
+                message_has("data.teacher_noise"),
+            "negative teacher_noise refused: %s", dln_error_message());
+  free(bad);
   expect_invalid((const char *[]){"data.generator=", NULL}, "data.x",
                  "mse without generator or files");
   expect_valid((const char *[]){"data.generator=", "data.teacher_diag=", "data.x=x.csv",
@@ -425,6 +463,35 @@ static void test_validate(void)
   expect_invalid((const char *[]){"data.x=x.csv", "data.y=y.npy", NULL}, "data.generator",
                  "files together with a generator");
 
+  /* [plot]: keys named as section.key, distinct roles, rows a list of column names. */
+  expect_valid((const char *[]){"plot.kind=summary", "plot.panel=network.depth",
+                                "plot.color=network.width", "plot.x=init.gamma",
+                                "plot.rows=test_loss_final,rank_final", NULL},
+               "plot keys naming configuration keys validate");
+  expect_invalid((const char *[]){"plot.panel=init.gama", NULL},
+                 "plot.panel = 'init.gama' is not a configuration key", "plot.panel misspelt");
+  expect_invalid((const char *[]){"plot.color=gamma", NULL},
+                 "plot.color = 'gamma' is not a configuration key", "plot.color without section");
+  expect_invalid((const char *[]){"plot.x=plot.kind", NULL},
+                 "plot.x = 'plot.kind' is not a configuration key", "plot.x naming a plot key");
+  expect_invalid((const char *[]){"plot.panel=init.gamma", "plot.color=init.gamma", NULL},
+                 "plot.panel and plot.color both name init.gamma", "panel and color the same");
+  expect_invalid((const char *[]){"plot.kind=summary", "plot.color=init.gamma",
+                                  "plot.x=init.gamma", NULL},
+                 "plot.x = init.gamma is also plot.color", "summary x equal to color");
+  expect_valid((const char *[]){"plot.color=init.gamma", "plot.x=init.gamma", NULL},
+               "plot.x is not used by curves: no conflict");
+  expect_invalid((const char *[]){"plot.rows=loss,rank,", NULL},
+                 "plot.rows: entry 3 '' is not a column name", "plot.rows ending in a comma");
+  expect_invalid((const char *[]){"plot.rows=loss,test loss", NULL},
+                 "plot.rows: entry 2 'test loss' is not a column name", "plot.rows with a space");
+  expect_invalid((const char *[]){"plot.rows=a,b,c,d,e,f,g,h,i", NULL},
+                 "plot.rows: more than 8 columns", "nine plot rows");
+  dln_config *plot = fresh();
+  test_true(dln_config_override(plot, "plot.kind=bars", "test") == DLN_EFORMAT &&
+                message_has("plot.kind: 'bars' is not one of curves, summary"),
+            "plot.kind outside curves, summary refused: %s", dln_error_message());
+  free(plot);
   expect_invalid((const char *[]){"init.scheme=file", NULL}, "init.dir", "scheme file, no dir");
   expect_valid((const char *[]){"init.scheme=file", "init.dir=w", NULL}, "scheme file with dir");
   expect_invalid((const char *[]){"output.times=1,5,5", NULL}, "output.times",

@@ -26,7 +26,7 @@ static dln_problem *make_problem(int rank_one)
       for (size_t j = 0; j < 5; j++) T[i * 5 + j] = 0.7 * (1.0 + 0.3 * (double)i) * (0.5 - 0.2 * (double)j);
   T[3] = rank_one ? T[3] : 0.4;
   dln_mse_data d;
-  dln_datagen_teacher(T, 4, 5, 60, 20, rank_one ? 0.0 : 0.1, 5, &d);
+  dln_datagen_teacher(T, 4, 5, 60, 20, 0.0, rank_one ? 0.0 : 0.1, 5, &d);
   dln_cost *cost = NULL;
   dln_cost_mse_alloc(5, 4, d.N, d.X, d.Y, d.Ntest, d.Xtest, d.Ytest, &cost);
   dln_mse_data_release(&d);
@@ -319,6 +319,43 @@ static void check_repeatable(dln_problem *p)
   free(b);
 }
 
+/* dlnflow's fused GMRES and SUNDIALS' SPGMR run the same iteration: the same steps and, up to
+ * rounding, the same trajectory, with and without the dense preconditioner. */
+static void check_gmres_choice(dln_problem *p)
+{
+  size_t P = dln_problem_nparams(p);
+  double *theta0 = malloc(P * sizeof *theta0), *a = malloc(P * sizeof *a);
+  double *b = malloc(P * sizeof *b);
+  dln_init_scaled(dln_problem_network(p), 0.01, 8, theta0);
+  const dln_precond_kind kinds[] = {DLN_PRECOND_NONE, DLN_PRECOND_DENSE};
+  for (size_t k = 0; k < 2; k++) {
+    dln_flow_options opt;
+    dln_flow_options_default(&opt);
+    opt.t_max = 200.0;
+    opt.precondition = kinds[k];
+    dln_flow_stats fused, spgmr;
+    opt.gmres = DLN_GMRES_FUSED;
+    run_drift(p, theta0, &opt, a, &fused);
+    opt.gmres = DLN_GMRES_SPGMR;
+    run_drift(p, theta0, &opt, b, &spgmr);
+    double diff = 0.0, size = 0.0;
+    for (size_t i = 0; i < P; i++) {
+      diff = fmax(diff, fabs(a[i] - b[i]));
+      size = fmax(size, fabs(b[i]));
+    }
+    const char *name = kinds[k] == DLN_PRECOND_NONE ? "no preconditioner" : "dense preconditioner";
+    test_true(fused.steps == spgmr.steps && fused.linear_iters == spgmr.linear_iters &&
+                  fused.hvps == spgmr.hvps && fused.linear_iters > 0,
+              "fused GMRES and SPGMR, %s: %ld and %ld steps, %ld and %ld linear iterations", name,
+              fused.steps, spgmr.steps, fused.linear_iters, spgmr.linear_iters);
+    test_true(diff <= 1e-10 * size, "fused GMRES and SPGMR, %s: final states agree to %.2g",
+              name, diff / size);
+  }
+  free(theta0);
+  free(a);
+  free(b);
+}
+
 int main(void)
 {
   dln_problem *p = make_problem(0), *rank_one = make_problem(1);
@@ -327,6 +364,7 @@ int main(void)
   check_stops_and_refusals(p);
   check_events(p);
   check_repeatable(p);
+  check_gmres_choice(p);
   dln_problem_free(p);
   dln_problem_free(rank_one);
   return test_summary();

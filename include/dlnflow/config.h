@@ -17,6 +17,17 @@
 #define DLN_PATH_MAX 4096
 #define DLN_LIST_MAX 256
 #define DLN_NAME_MAX 32
+#define DLN_TEXT_MAX 256
+#define DLN_SWEEP_AXES_MAX 8
+
+/* One line of a [sweep] section: an axis of a sweep's grid, kept as text for the sweep
+ * module (include/dlnflow/sweep.h) to parse: "init.gamma" = "0.75,1,1.5", or keys varied
+ * together, "init.gamma/solver.t_max" = "0.75/31.6, 1.5/1000". `dlnflow run` ignores it. */
+typedef struct dln_sweep_entry {
+  char keys[128];
+  char values[256];
+  int line;                           /* its line in the file */
+} dln_sweep_entry;
 
 typedef struct dln_config {
   /* [network] */
@@ -33,6 +44,10 @@ typedef struct dln_config {
   double teacher_diag[DLN_LIST_MAX];  /* teacher: diagonal of a square teacher */
   size_t nteacher_diag;
   char teacher[DLN_PATH_MAX];         /* teacher: matrix file (instead of teacher_diag) */
+  size_t teacher_size, teacher_rank;  /* teacher: random W0 W0ᵀ, size x size of rank teacher_rank
+                                         (instead of teacher_diag or teacher; 0: not given) */
+  double teacher_noise;               /* teacher: std of a noise matrix added to the teacher
+                                         for the training targets */
   size_t samples, test_samples;       /* teacher: input counts */
   double noise;                       /* teacher: std of Gaussian noise on training targets */
   int whiten;                         /* teacher/files: whiten inputs so X Xᵀ/N = I */
@@ -62,6 +77,18 @@ typedef struct dln_config {
   int events_enabled;                 /* track plateaus and saddles */
   dln_events_options events;          /* thresholds, kicks, descriptions (rank_tol: output's) */
 
+  /* [plot] (read by `dlnflow plot` of a sweep folder; docs/dlnflow-plot.md) */
+  char plot_kind[DLN_NAME_MAX];       /* "curves" or "summary" */
+  char plot_panel[DLN_TEXT_MAX];      /* a varied key: one column of panels per value ("") */
+  char plot_color[DLN_TEXT_MAX];      /* a varied key: one colour per value ("") */
+  char plot_rows[DLN_TEXT_MAX];       /* comma-separated columns, one row of panels each ("":
+                                         the kind's default) */
+  char plot_x[DLN_TEXT_MAX];          /* summary: the varied key on the x axis ("": the first
+                                         varied key that is neither panel nor color) */
+
+  /* [sweep] */
+  dln_sweep_entry sweep[DLN_SWEEP_AXES_MAX];
+  size_t nsweep;
   char source[DLN_PATH_MAX];          /* the file it was loaded from ("" if none) */
 } dln_config;
 
@@ -77,6 +104,14 @@ int dln_config_override(dln_config *cfg, const char *assignment, const char *whe
 /* Checks cross-key consistency (a network given, a data source complete for its cost,
  * init keys fitting the scheme, solver bounds). Messages name the key. */
 int dln_config_validate(const dln_config *cfg);
+
+/* Checks the [plot] keys alone (dln_config_validate includes it): plot.panel, plot.color and
+ * plot.x name configuration keys (section.key), panel and color differ, and so does x from
+ * both for plot.kind = summary; plot.rows is a comma-separated list of column names. */
+int dln_config_validate_plot(const dln_config *cfg);
+
+/* Returns whether "section.key" is a key whose value is a list (network.widths, ...). */
+int dln_config_key_is_list(const char *name);
 
 /* Calls fn(section, key, value-as-text, data) for every key, in table order, for writing
  * the resolved configuration into run metadata. */

@@ -62,6 +62,10 @@ int dln_cost_minimiser(const dln_cost *cost, double *A);
 /* Writes the test cost, or NaN when there is no test set. */
 int dln_cost_test_value(const dln_cost *cost, const double *A, double *value);
 
+/* Writes the train cost C(0) and the test cost of the zero predictor A = 0 (test: NaN without
+ * a test set): the baseline a learned A has to beat (the paper's Fig. 3). */
+int dln_cost_at_zero(const dln_cost *cost, double *value, double *test_value);
+
 /* ---- Mean squared error: C(A) = (1/N) ||A X - Y||_F^2 ----------------------------------
  * X is n0 x N, Y is nL x N (row-major, copied). Xtest/Ytest (n0 x Ntest, nL x Ntest) may be
  * NULL. Returns DLN_EINVAL for N = 0 and DLN_ENONFINITE for NaN or infinite data. */

@@ -37,10 +37,22 @@ typedef struct dln_mse_data {
   double *Xtest, *Ytest;  /* owned, NULL when Ntest = 0 */
 } dln_mse_data;
 
-/* Standard Gaussian inputs, Y = T X + noise·N(0,1) on the training targets only; T is nL x n0.
- * The test set (Ntest inputs) has no noise. */
+/* Standard Gaussian inputs; training targets Y = (T + E) X + noise·N(0,1), test targets
+ * T X (Ntest inputs, no noise of either kind). T is nL x n0; E (nL x n0, i.i.d.
+ * N(0, teacher_noise²)) is drawn once, before the inputs, and only when teacher_noise > 0, so
+ * that teacher_noise = 0 gives the same data as before it existed. */
 int dln_datagen_teacher(const double *T, size_t nL, size_t n0, size_t N, size_t Ntest,
-                        double noise, unsigned long seed, dln_mse_data *out);
+                        double teacher_noise, double noise, unsigned long seed,
+                        dln_mse_data *out);
+
+/* The paper's Fig. 6 teacher (THEORY.md §6): T = W0 W0ᵀ (size x size, rank `rank`) with W0
+ * size x rank, entries of column i (1-based) i.i.d. N(0, i); then the data of
+ * dln_datagen_teacher from the same generator. W0 is drawn column by column, so the teacher of
+ * rank r + 1 adds w_{r+1} w_{r+1}ᵀ to the teacher of rank r of the same seed. The noiseless T
+ * is written to T (size x size, caller's). */
+int dln_datagen_lowrank_teacher(size_t size, size_t rank, double teacher_noise, size_t N,
+                                size_t Ntest, double noise, unsigned long seed, double *T,
+                                dln_mse_data *out);
 
 /* Replaces X by W X with W = Σxx^{-1/2} (from the training inputs; the test inputs get the same
  * map), so that X Xᵀ / N = I. Returns DLN_ELINALG when Σxx is singular. */

@@ -32,6 +32,12 @@ typedef enum dln_precond_kind {
   DLN_PRECOND_BLOCK  /* per-layer Gauss-Newton blocks (experimental) */
 } dln_precond_kind;
 
+/* Which GMRES solves BDF's Newton systems. */
+typedef enum dln_gmres_kind {
+  DLN_GMRES_FUSED, /* dlnflow's (src/gmres.h): SPGMR's iteration in fewer passes over memory */
+  DLN_GMRES_SPGMR  /* SUNDIALS' SPGMR, classical Gram-Schmidt */
+} dln_gmres_kind;
+
 /* Largest allowed ratio of an explicit absolute tolerance to a layer's initial RMS entry:
  * above it CVODE returns wrong trajectories as successes (a measured trial: 65% late
  * convergence at ratio 0.1). */
@@ -49,6 +55,7 @@ typedef struct dln_flow_options {
   int krylov_dim;       /* GMRES Krylov dimension (default 10) */
   dln_precond_kind precondition; /* bdf: GMRES preconditioner (default auto) */
   size_t dense_max;     /* auto: largest P for the dense preconditioner (default 1000) */
+  dln_gmres_kind gmres; /* bdf: GMRES implementation (default fused) */
   volatile sig_atomic_t *interrupt; /* polled each step; non-zero stops the run (may be NULL) */
 } dln_flow_options;
 

@@ -1,6 +1,7 @@
 /* One run of the flow from θ(0), described at a list of output times: the loop every command
  * shares. At each time it measures the state (loss, test loss, ||∇ℒ||, ||θ||, balancedness
- * drift, singular values and rank of A) and hands the record to the caller's callback. */
+ * drift, singular values, rank and nuclear norm of A) and hands the record to the caller's
+ * callback. */
 #ifndef DLNFLOW_RUN_H
 #define DLNFLOW_RUN_H
 
@@ -18,6 +19,7 @@ typedef struct dln_sample {
   double theta_norm;    /* ||θ(t)|| */
   double balance_drift; /* relative drift of the invariants D_l since t = 0 */
   size_t rank;          /* singular values of A above rank_tol */
+  double nuclear_norm;  /* ||A||_*: the sum of all singular values of A */
   const double *sv;     /* singular values of A, largest first (nsv of them) */
   size_t nsv;
   const double *theta;  /* θ(t), P doubles (valid during the callback) */

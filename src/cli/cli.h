@@ -91,5 +91,6 @@ int dln_cmd_plot(int argc, char **argv);
 int dln_cmd_escape(int argc, char **argv);
 int dln_cmd_distances(int argc, char **argv);
 int dln_cmd_greedy(int argc, char **argv);
+int dln_cmd_sweep(int argc, char **argv);
 
 #endif

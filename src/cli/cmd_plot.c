@@ -1,57 +1,52 @@
-/* dlnflow plot RUN_DIR [--format png,svg] [--out DIR] [--linear-sv]
+/* dlnflow plot DIR [--format png,svg] [--out DIR] [--linear-sv] [sweep options]
  *
  * Draws a run folder written by `dlnflow run` in the manner of the paper's Figures 1, 4 and 5
  * (docs/dlnflow-plot.md): three panels against time on a log axis, (1) train and test loss,
  * (2) ||∇ℒ||, (3) the singular values of A, with the plateaus of RUN_DIR/events.json (when it
- * exists) shaded and their closest approach to the saddle marked on every panel.
+ * exists) shaded and their closest approach to the saddle marked on every panel. A folder
+ * holding sweep.json is a sweep: plot_sweep.c draws it.
  *
  * Phases: read and check trajectory.csv (columns found by header name) and events.json before
  * touching the disk; then create the output folder, write a gnuplot script, run gnuplot on it
- * (it draws into DIR/trajectory.<fmt>.tmp) and rename the figures into place. The C code only
- * reads and checks; gnuplot reads trajectory.csv itself and draws.
+ * and rename the figures into place (plot_gnuplot.c). The C code only reads and checks;
+ * gnuplot reads trajectory.csv itself and draws.
  *
  * Static functions, in order:
  *   plot_usage, parse_formats, option_value,
- *   parse_args                                 command line
- *   split_fields, parse_number, find_column,
- *   read_header, read_trajectory               trajectory.csv
- *   get_time, read_plateau, read_events        events.json
- *   put_quoted, write_objects, write_panels,
- *   write_script                               the gnuplot script
- *   run_gnuplot, draw                          running gnuplot, renaming the figures
+ *   take_plot_option, parse_args               command line
+ *   read_header, read_row, read_trajectory     trajectory.csv
+ *   get_time, read_plateau, read_events,
+ *   check_events_fit                           events.json
+ *   write_objects, write_panels,
+ *   write_run_script                           the gnuplot script
+ *   plot_run                                   a run folder
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "dlnflow/errors.h"
 #include "dlnflow/io.h"
-
-extern char **environ;
+#include "plot.h"
 
 /* The most singular-value columns drawn (dlnflow run writes at most 64), and the most that
  * get a key entry: beyond that the key would be taller than the panel. */
 #define PLOT_MAX_SV 64
 #define PLOT_MAX_SV_KEYS 12
-/* The most characters of gnuplot's messages repeated in ours. */
-#define GNUPLOT_MESSAGE_MAX 4000
-
-enum { FORMAT_PNG = 1, FORMAT_SVG = 2 };
 
 typedef struct plot_args {
-  const char *run_dir;
-  const char *out;      /* --out, or NULL for RUN_DIR/plots */
-  int formats;          /* FORMAT_PNG | FORMAT_SVG */
+  const char *run_dir;  /* the folder drawn: a run, or a sweep */
+  const char *out;      /* --out, or NULL for RUN_DIR/plots (a sweep: the sweep folder) */
+  int formats;          /* DLN_PLOT_PNG | DLN_PLOT_SVG */
   int linear_sv;        /* --linear-sv: linear y axis for the singular values */
+  char **overrides;     /* sweeps: "plot.key=value" from --kind, --panel, ... and plot.* */
+  size_t noverrides;
 } plot_args;
 
 /* What the script needs to know about trajectory.csv. Column numbers are 1-based, as gnuplot
@@ -82,9 +77,14 @@ static void plot_usage(FILE *out)
 {
   fprintf(out,
           "usage: dlnflow plot RUN_DIR [--format png,svg] [--out DIR] [--linear-sv]\n"
+          "       dlnflow plot SWEEP_DIR [--format png,svg] [--out DIR] [--kind curves|summary]\n"
+          "                  [--panel KEY] [--color KEY] [--rows COLUMNS] [--x KEY] [plot.key=value]\n"
           "Draws RUN_DIR/trajectory.csv (loss, gradient norm, singular values of A against\n"
           "time), with the plateaus of RUN_DIR/events.json shaded if it exists, into\n"
           "DIR/trajectory.png and DIR/trajectory.svg (DIR defaults to RUN_DIR/plots).\n"
+          "A folder holding sweep.json is a sweep: its points are drawn into DIR/sweep.png,\n"
+          "DIR/sweep.svg and the script DIR/sweep.gp (DIR defaults to SWEEP_DIR), as the\n"
+          "[plot] keys of the sweep's configuration and the options say.\n"
           "Needs gnuplot (or $DLNFLOW_GNUPLOT). See docs/dlnflow-plot.md.\n");
 }
 
@@ -96,9 +96,9 @@ static int parse_formats(const char *list)
   while (*p) {
     size_t n = strcspn(p, ",");
     if (n == 3 && strncmp(p, "png", 3) == 0)
-      formats |= FORMAT_PNG;
+      formats |= DLN_PLOT_PNG;
     else if (n == 3 && strncmp(p, "svg", 3) == 0)
-      formats |= FORMAT_SVG;
+      formats |= DLN_PLOT_SVG;
     else
       return 0;
     p += n;
@@ -116,13 +116,44 @@ static const char *option_value(int argc, char **argv, int *i, const char *what)
   return NULL;
 }
 
+/* The sweep options and the [plot] key each sets. */
+static const char *const PLOT_OPTIONS[][2] = {
+  {"--kind", "kind"}, {"--panel", "panel"}, {"--color", "color"}, {"--rows", "rows"},
+  {"--x", "x"}};
+
+/* Takes argv[*i] if it is a sweep option (with its value) or a plot.key=value assignment,
+ * adding "plot.key=value" to a->overrides. Returns 1 if taken, 0 if not one, -1 on error. */
+static int take_plot_option(int argc, char **argv, int *i, plot_args *a)
+{
+  const char *arg = argv[*i];
+  if (strncmp(arg, "plot.", 5) == 0 && strchr(arg, '=')) {
+    a->overrides[a->noverrides++] = strdup(arg);
+    return a->overrides[a->noverrides - 1] ? 1 : -1;
+  }
+  for (size_t k = 0; k < sizeof PLOT_OPTIONS / sizeof *PLOT_OPTIONS; k++) {
+    if (strcmp(arg, PLOT_OPTIONS[k][0]) != 0) continue;
+    const char *value = option_value(argc, argv, i, "a value");
+    if (!value) return -1;
+    size_t len = strlen(value) + 16;
+    char *o = malloc(len);
+    if (!o) return -1;
+    snprintf(o, len, "plot.%s=%s", PLOT_OPTIONS[k][1], value);
+    a->overrides[a->noverrides++] = o;
+    return 1;
+  }
+  return 0;
+}
+
 /* Returns 0 on success, DLN_EXIT_USAGE after printing the problem, -1 for --help. */
 static int parse_args(int argc, char **argv, plot_args *a)
 {
   memset(a, 0, sizeof *a);
-  a->formats = FORMAT_PNG | FORMAT_SVG;
+  a->formats = DLN_PLOT_PNG | DLN_PLOT_SVG;
+  a->overrides = calloc((size_t)argc, sizeof *a->overrides);
+  if (!a->overrides) return DLN_EXIT_USAGE;
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
+    int taken;
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) return -1;
     if (strcmp(arg, "--linear-sv") == 0) {
       a->linear_sv = 1;
@@ -135,6 +166,8 @@ static int parse_args(int argc, char **argv, plot_args *a)
         fprintf(stderr, "dlnflow plot: --format '%s': expected png, svg or png,svg\n", list);
         return DLN_EXIT_USAGE;
       }
+    } else if ((taken = take_plot_option(argc, argv, &i, a)) != 0) {
+      if (taken < 0) return DLN_EXIT_USAGE;
     } else if (arg[0] == '-') {
       fprintf(stderr, "dlnflow plot: unknown option '%s'\n", arg);
       return DLN_EXIT_USAGE;
@@ -155,60 +188,77 @@ static int parse_args(int argc, char **argv, plot_args *a)
 
 /* ---- trajectory.csv ----------------------------------------------------------------- */
 
-/* Splits line (modified in place, trailing newline removed) at commas into at most max
- * fields; returns the number of fields, or max + 1 if there are more. */
-static size_t split_fields(char *line, char **fields, size_t max)
-{
-  line[strcspn(line, "\r\n")] = '\0';
-  size_t n = 0;
-  for (char *p = line;; p++) {
-    if (n == max) return max + 1;
-    fields[n++] = p;
-    p += strcspn(p, ",");
-    if (*p == '\0') return n;
-    *p = '\0';
-  }
-}
-
-/* Reads a whole field as a number (NaN and infinities as strtod spells them). */
-static int parse_number(const char *s, double *x)
-{
-  char *end;
-  errno = 0;
-  *x = strtod(s, &end);
-  return s[0] != '\0' && *end == '\0' && errno != ERANGE ? 0 : -1;
-}
-
-/* Returns the 1-based column of name in the header, or 0. */
-static int find_column(char **names, size_t n, const char *name)
-{
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(names[i], name) == 0) return (int)i + 1;
-  return 0;
-}
+/* What reading trajectory.csv carries from line to line. */
+typedef struct trajectory_reading {
+  const char *path;
+  trajectory_info *info;
+  double t_prev;
+  size_t rows;
+} trajectory_reading;
 
 /* Locates the columns by name in the header line. */
-static int read_header(const char *path, char *line, char **fields, size_t max,
-                       size_t *ncols, trajectory_info *info)
+static int read_header(char **fields, size_t ncols, long line, void *data)
 {
-  *ncols = split_fields(line, fields, max);
-  if (*ncols > max) return dln_error(DLN_EFORMAT, "%s:1: more than %zu columns", path, max);
-  info->t = find_column(fields, *ncols, "t");
-  info->loss = find_column(fields, *ncols, "loss");
-  info->test_loss = find_column(fields, *ncols, "test_loss");
-  info->grad_norm = find_column(fields, *ncols, "grad_norm");
+  (void)line;
+  trajectory_reading *tr = data;
+  trajectory_info *info = tr->info;
+  info->t = dln_plot_find_column(fields, ncols, "t");
+  info->loss = dln_plot_find_column(fields, ncols, "loss");
+  info->test_loss = dln_plot_find_column(fields, ncols, "test_loss");
+  info->grad_norm = dln_plot_find_column(fields, ncols, "grad_norm");
   const char *need[] = {"t", "loss", "grad_norm", "sv1"};
   for (info->nsv = 0; info->nsv < PLOT_MAX_SV; info->nsv++) {
     char name[16];
     snprintf(name, sizeof name, "sv%zu", info->nsv + 1);
-    if (!(info->sv[info->nsv] = find_column(fields, *ncols, name))) break;
+    if (!(info->sv[info->nsv] = dln_plot_find_column(fields, ncols, name))) break;
   }
   const int have[] = {info->t, info->loss, info->grad_norm, info->nsv > 0};
   for (size_t k = 0; k < sizeof need / sizeof *need; k++)
     if (!have[k])
       return dln_error(DLN_EFORMAT, "%s:1: no '%s' column in the header (a trajectory.csv "
                        "written by dlnflow run starts t,loss,test_loss,grad_norm,...,sv1)",
-                       path, need[k]);
+                       tr->path, need[k]);
+  return DLN_SUCCESS;
+}
+
+/* Checks one row: a number in each column drawn, time never decreasing; notes what the axes
+ * need. */
+static int read_row(char **fields, size_t ncols, long lineno, void *data)
+{
+  (void)ncols;
+  trajectory_reading *tr = data;
+  trajectory_info *info = tr->info;
+  /* The columns drawn, and the panel each feeds (the test loss may be empty). */
+  int cols[3 + PLOT_MAX_SV] = {info->t, info->loss, info->grad_norm};
+  int panel[3 + PLOT_MAX_SV] = {-1, 0, 1};
+  size_t ncheck = 3;
+  if (info->test_loss && fields[info->test_loss - 1][0] != '\0') {
+    info->has_test = 1;
+    cols[ncheck] = info->test_loss;
+    panel[ncheck++] = 0;
+  }
+  for (size_t k = 0; k < info->nsv; k++) {
+    cols[ncheck] = info->sv[k];
+    panel[ncheck++] = 2;
+  }
+  double t = NAN;
+  for (size_t k = 0; k < ncheck; k++) {
+    double x;
+    const char *field = fields[cols[k] - 1];
+    if (dln_plot_parse_number(field, &x) != 0 || !isfinite(x))
+      return dln_error(DLN_EFORMAT, "%s:%ld: column %d: '%s' is not a finite number", tr->path,
+                       lineno, cols[k], field);
+    if (k == 0)
+      t = x;
+    else if (x > 0.0)
+      info->positive[panel[k]] = 1;
+  }
+  if (!(t >= tr->t_prev) || !isfinite(t) || t < 0.0)
+    return dln_error(DLN_EFORMAT, "%s:%ld: time %s is negative, not finite or before the "
+                     "previous row's", tr->path, lineno, fields[info->t - 1]);
+  if (t > 0.0 && info->t_first == 0.0) info->t_first = t;
+  info->t_last = tr->t_prev = t;
+  tr->rows++;
   return DLN_SUCCESS;
 }
 
@@ -216,78 +266,12 @@ static int read_header(const char *path, char *line, char **fields, size_t max,
  * drawn, and that time never decreases; notes what the axes need. */
 static int read_trajectory(const char *path, trajectory_info *info)
 {
-  enum { MAX_COLUMNS = 4096 };
   memset(info, 0, sizeof *info);
-  FILE *fp = fopen(path, "r");
-  if (!fp) return dln_error(DLN_EIO, "%s: cannot open: %s", path, strerror(errno));
-  char *line = NULL;
-  size_t cap = 0, ncols = 0;
-  char **fields = malloc(MAX_COLUMNS * sizeof *fields);
-  int status = DLN_SUCCESS;
-  long lineno = 1;
-  if (!fields) {
-    status = dln_error(DLN_ENOMEM, "%s: out of memory", path);
-    goto done;
-  }
-  if (getline(&line, &cap, fp) < 0) {
-    status = dln_error(DLN_EFORMAT, "%s: empty file (no header)", path);
-    goto done;
-  }
-  status = read_header(path, line, fields, MAX_COLUMNS, &ncols, info);
-  double t_prev = -INFINITY;
-  size_t rows = 0;
-  while (status == DLN_SUCCESS && getline(&line, &cap, fp) >= 0) {
-    lineno++;
-    size_t n = split_fields(line, fields, MAX_COLUMNS);
-    if (n != ncols) {
-      status = dln_error(DLN_EFORMAT, "%s:%ld: %zu fields, the header has %zu", path, lineno,
-                         n, ncols);
-      break;
-    }
-    /* The columns drawn, and the panel each feeds (the test loss may be empty). */
-    int cols[3 + PLOT_MAX_SV] = {info->t, info->loss, info->grad_norm};
-    int panel[3 + PLOT_MAX_SV] = {-1, 0, 1};
-    size_t ncheck = 3;
-    if (info->test_loss && fields[info->test_loss - 1][0] != '\0') {
-      info->has_test = 1;
-      cols[ncheck] = info->test_loss;
-      panel[ncheck++] = 0;
-    }
-    for (size_t k = 0; k < info->nsv; k++) {
-      cols[ncheck] = info->sv[k];
-      panel[ncheck++] = 2;
-    }
-    double t = NAN;
-    for (size_t k = 0; k < ncheck && status == DLN_SUCCESS; k++) {
-      double x;
-      const char *field = fields[cols[k] - 1];
-      if (parse_number(field, &x) != 0 || !isfinite(x))
-        status = dln_error(DLN_EFORMAT, "%s:%ld: column %d: '%s' is not a finite number", path,
-                           lineno, cols[k], field);
-      else if (k == 0)
-        t = x;
-      else if (x > 0.0 && isfinite(x))
-        info->positive[panel[k]] = 1;
-    }
-    if (status != DLN_SUCCESS) break;
-    if (!(t >= t_prev) || !isfinite(t) || t < 0.0) {
-      status = dln_error(DLN_EFORMAT, "%s:%ld: time %s is negative, not finite or before the "
-                         "previous row's", path, lineno, fields[info->t - 1]);
-      break;
-    }
-    if (t > 0.0 && info->t_first == 0.0) info->t_first = t;
-    info->t_last = t_prev = t;
-    rows++;
-  }
-  if (status == DLN_SUCCESS && ferror(fp))
-    status = dln_error(DLN_EIO, "%s: read error: %s", path, strerror(errno));
+  trajectory_reading tr = {path, info, -INFINITY, 0};
+  int status = dln_plot_read_csv(path, read_header, read_row, &tr);
   if (status == DLN_SUCCESS && info->t_first == 0.0)
     status = dln_error(DLN_EFORMAT, "%s: %zu rows and none at t > 0: nothing to draw on a log "
-                       "time axis", path, rows);
-done:
-  free(fields);
-  free(line);
-  fclose(fp);
+                       "time axis", path, tr.rows);
   return status;
 }
 
@@ -387,17 +371,6 @@ static int check_events_fit(const char *path, const trajectory_info *info, const
 
 /* ---- the gnuplot script ------------------------------------------------------------- */
 
-/* Writes s as a gnuplot single-quoted string (a quote is doubled; nothing else is special). */
-static void put_quoted(FILE *fp, const char *s)
-{
-  fputc('\'', fp);
-  for (; *s; s++) {
-    if (*s == '\'') fputc('\'', fp);
-    fputc(*s, fp);
-  }
-  fputc('\'', fp);
-}
-
 /* Writes the plateaus as objects that every panel then shows: a shaded rectangle over
  * [t_entry, t_exit], a dashed line and a label at t_closest. Times at or before the first
  * positive time (t_entry = 0) are moved there: a log axis has no 0. */
@@ -453,185 +426,66 @@ static void write_panels(FILE *fp, const trajectory_info *info, const plot_args 
           info->nsv, info->t, PLOT_MAX_SV_KEYS);
 }
 
-/* Writes the whole script: settings shared by the panels, the plateaus, then one pass per
- * format, each drawing into dir/trajectory.<fmt>.tmp. */
-static int write_script(const char *path, const char *dir, const char *csv,
-                        const trajectory_info *info, const plateau *p, size_t n,
-                        const plot_args *a)
+/* What the run's script body needs. */
+typedef struct run_script {
+  const char *csv;
+  const trajectory_info *info;
+  const plateau *plateaus;
+  size_t nplateaus;
+  const plot_args *args;
+} run_script;
+
+/* Writes the script's body: settings shared by the panels, the plateaus, then one pass per
+ * format. */
+static int write_run_script(FILE *fp, void *data)
 {
-  FILE *fp = fopen(path, "w");
-  if (!fp) return dln_error(DLN_EIO, "%s: cannot create: %s", path, strerror(errno));
-  fprintf(fp, "# Written by dlnflow plot for gnuplot 5: the run in %s.\n", a->run_dir);
-  fprintf(fp, "set encoding utf8\nset datafile separator ','\ncsv = ");
-  put_quoted(fp, csv);
-  fprintf(fp, "\nout = ");
-  put_quoted(fp, dir);
-  fprintf(fp, "\nformats = '%s%s%s'\n# Times on the log axis: t = 0 has no place there.\n"
-              "tx(t) = t > 0 ? t : NaN\n\n",
-          a->formats & FORMAT_PNG ? "png" : "",
-          a->formats == (FORMAT_PNG | FORMAT_SVG) ? " " : "", a->formats & FORMAT_SVG ? "svg" : "");
+  const run_script *rs = data;
+  const trajectory_info *info = rs->info;
+  fprintf(fp, "# The run in %s.\nset datafile separator ','\ncsv = ", rs->args->run_dir);
+  dln_plot_put_quoted(fp, rs->csv);
+  fprintf(fp, "\n# Times on the log axis: t = 0 has no place there.\ntx(t) = t > 0 ? t : NaN\n\n");
   char t1[40], t2[40];
   fprintf(fp, "# Shared by the panels: log time axis over the run's positive times, grid, key "
               "on the right.\nset logscale x\nset xrange [%s:%s]\nset format x '10^{%%L}'\n"
               "set grid\nset key outside right\nset lmargin 12\nset rmargin 22\n\n",
           dln_format_double(t1, sizeof t1, info->t_first, 0),
           dln_format_double(t2, sizeof t2, info->t_last, 0));
-  write_objects(fp, info, p, n);
-  fprintf(fp, "\ndo for [fmt in formats] {\n"
-              "if (fmt eq 'png') {\n"
-              "  set terminal pngcairo size 1000,1100 enhanced font 'sans,10' background "
-              "rgb 'white'\n"
-              "} else {\n"
-              "  set terminal svg size 1000,1100 dynamic enhanced font 'sans,11' background "
-              "rgb 'white'\n"
-              "}\n"
-              "set output out . '/trajectory.' . fmt . '.tmp'\n"
-              "set multiplot layout 3,1 title ");
-  put_quoted(fp, a->run_dir);
+  write_objects(fp, info, rs->plateaus, rs->nplateaus);
+  fprintf(fp, "\n");
+  dln_plot_begin_figures(fp, "trajectory", 1000, 1100);
+  fprintf(fp, "set multiplot layout 3,1 title ");
+  dln_plot_put_quoted(fp, rs->args->run_dir);
   fprintf(fp, " noenhanced\nunset xlabel\n");
-  write_panels(fp, info, a);
-  fprintf(fp, "unset multiplot\nunset output\n}\n");
-  if (fclose(fp) != 0) return dln_error(DLN_EIO, "%s: write failed", path);
+  write_panels(fp, info, rs->args);
+  fprintf(fp, "unset multiplot\n");
+  dln_plot_end_figures(fp);
   return DLN_SUCCESS;
 }
 
-/* ---- running gnuplot ---------------------------------------------------------------- */
+/* ---- a run folder ------------------------------------------------------------------ */
 
-/* Runs `gnuplot script` ($DLNFLOW_GNUPLOT if set) with its output collected into msg. Returns
- * DLN_SUCCESS if it exited 0; its messages (warnings included) are in msg either way. */
-static int run_gnuplot(const char *script, char *msg, size_t size)
+/* Draws the run folder a->run_dir; returns the exit code. */
+static int plot_run(const plot_args *a)
 {
-  const char *prog = getenv("DLNFLOW_GNUPLOT");
-  if (!prog || !prog[0]) prog = "gnuplot";
-  msg[0] = '\0';
-  int fds[2];
-  if (pipe(fds) != 0) return dln_error(DLN_EIO, "cannot run %s: %s", prog, strerror(errno));
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
-  posix_spawn_file_actions_addclose(&actions, fds[0]);
-  posix_spawn_file_actions_addclose(&actions, fds[1]);
-  char *argv[] = {(char *)prog, (char *)script, NULL};
-  pid_t pid;
-  int err = posix_spawnp(&pid, prog, &actions, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(fds[1]);
-  if (err != 0) {
-    close(fds[0]);
-    return dln_error(DLN_EIO, "cannot run %s: %s (install gnuplot-nox, or set DLNFLOW_GNUPLOT)",
-                     prog, strerror(err));
-  }
-  /* Read all it says (so it never blocks on a full pipe), keeping the first size - 1 bytes. */
-  size_t len = 0;
-  char buf[512];
-  ssize_t got;
-  while ((got = read(fds[0], buf, sizeof buf)) != 0) {
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) break;
-    size_t keep = len + 1 < size ? size - 1 - len : 0;
-    if (keep > (size_t)got) keep = (size_t)got;
-    memcpy(msg + len, buf, keep);
-    len += keep;
-  }
-  msg[len] = '\0';
-  close(fds[0]);
-  int wstatus;
-  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) return DLN_SUCCESS;
-  /* posix_spawnp may fork before it finds the program has gone: the child then exits 127. */
-  if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 127 && len == 0)
-    return dln_error(DLN_EIO, "cannot run %s: not found (install gnuplot-nox, or set "
-                     "DLNFLOW_GNUPLOT)", prog);
-  return dln_error(DLN_EIO, "%s failed (%s %d): %s", prog,
-                   WIFEXITED(wstatus) ? "exit status" : "signal",
-                   WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus),
-                   len ? msg : "no message");
-}
-
-/* Creates the output folder, runs the script and renames the figures into place. On failure
- * removes every temporary file, and the folder if this call created it. */
-static int draw(const char *dir, const char *csv, const trajectory_info *info,
-                const plateau *p, size_t n, const plot_args *a)
-{
-  static const char *const ext[] = {"png", "svg"};
-  struct stat st;
-  int existed = stat(dir, &st) == 0;
-  int status = dln_cli_make_dir(dir);
-  if (status != DLN_SUCCESS) return status;
-  size_t len = strlen(dir) + 32;
-  char *script = malloc(len), *tmp = malloc(len), *final = malloc(len);
-  char *msg = malloc(GNUPLOT_MESSAGE_MAX);
-  if (!script || !tmp || !final || !msg) {
-    status = dln_error(DLN_ENOMEM, "out of memory");
-    goto done;
-  }
-  snprintf(script, len, "%s/trajectory.gp.tmp", dir);
-  status = write_script(script, dir, csv, info, p, n, a);
-  if (status == DLN_SUCCESS) status = run_gnuplot(script, msg, GNUPLOT_MESSAGE_MAX);
-  unlink(script);
-  /* gnuplot's warnings (an empty range, a bad value) are worth seeing even when it succeeds. */
-  if (status == DLN_SUCCESS && msg[0]) fprintf(stderr, "dlnflow plot: gnuplot: %s", msg);
-  for (int k = 0; k < 2 && status == DLN_SUCCESS; k++) {
-    if (!(a->formats & (1 << k))) continue;
-    snprintf(tmp, len, "%s/trajectory.%s.tmp", dir, ext[k]);
-    if (stat(tmp, &st) != 0 || st.st_size == 0)
-      status = dln_error(DLN_EIO, "gnuplot drew nothing into %s", tmp);
-  }
-  for (int k = 0; k < 2 && status == DLN_SUCCESS; k++) {
-    if (!(a->formats & (1 << k))) continue;
-    snprintf(tmp, len, "%s/trajectory.%s.tmp", dir, ext[k]);
-    snprintf(final, len, "%s/trajectory.%s", dir, ext[k]);
-    if (rename(tmp, final) != 0)
-      status = dln_error(DLN_EIO, "%s: cannot rename to %s: %s", tmp, final, strerror(errno));
-    else
-      printf("dlnflow plot: wrote %s\n", final);
-  }
-done:
-  for (int k = 0; k < 2 && tmp && status != DLN_SUCCESS; k++) {
-    snprintf(tmp, len, "%s/trajectory.%s.tmp", dir, ext[k]);
-    unlink(tmp);
-  }
-  if (status != DLN_SUCCESS && !existed) rmdir(dir);
-  free(script);
-  free(tmp);
-  free(final);
-  free(msg);
-  return status;
-}
-
-/* ---- the command -------------------------------------------------------------------- */
-
-int dln_cmd_plot(int argc, char **argv)
-{
-  plot_args a;
-  int code = parse_args(argc, argv, &a);
-  if (code != 0) {
-    if (code < 0) plot_usage(stdout);
-    return code < 0 ? DLN_EXIT_OK : code;
-  }
-  /* Everything is read and checked before anything is written. */
-  struct stat st;
-  if (stat(a.run_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    fprintf(stderr, "dlnflow plot: %s: %s\n", a.run_dir,
-            errno == ENOENT ? "no such folder" : "not a folder");
+  if (a->noverrides > 0) {
+    fprintf(stderr, "dlnflow plot: %s is a run folder (no sweep.json): '%s' is for sweeps\n",
+            a->run_dir, a->overrides[0]);
     return DLN_EXIT_USAGE;
   }
-  size_t len = strlen(a.run_dir) + (a.out ? strlen(a.out) : 0) + 32;
+  struct stat st;
+  size_t len = strlen(a->run_dir) + (a->out ? strlen(a->out) : 0) + 32;
   char *csv = malloc(len), *events = malloc(len), *dir = malloc(len);
   plateau *plateaus = NULL;
   size_t nplateaus = 0;
   trajectory_info info;
-  code = DLN_EXIT_FAILED;
+  int code = DLN_EXIT_FAILED;
   if (!csv || !events || !dir) goto done;
-  snprintf(csv, len, "%s/trajectory.csv", a.run_dir);
-  snprintf(events, len, "%s/events.json", a.run_dir);
-  snprintf(dir, len, "%s", a.out ? a.out : a.run_dir);
-  if (!a.out) strcat(dir, "/plots");
+  snprintf(csv, len, "%s/trajectory.csv", a->run_dir);
+  snprintf(events, len, "%s/events.json", a->run_dir);
+  snprintf(dir, len, "%s", a->out ? a->out : a->run_dir);
+  if (!a->out) strcat(dir, "/plots");
   code = DLN_EXIT_USAGE;
-  if (strpbrk(a.run_dir, "\n\r") || strpbrk(dir, "\n\r")) {
+  if (strpbrk(a->run_dir, "\n\r") || strpbrk(dir, "\n\r")) {
     fprintf(stderr, "dlnflow plot: a folder name with a line break cannot go into a gnuplot "
                     "script\n");
     goto done;
@@ -647,15 +501,51 @@ int dln_cmd_plot(int argc, char **argv)
     fprintf(stderr, "dlnflow plot: %s\n", dln_error_message());
     goto done;
   }
-  code = DLN_EXIT_OK;
-  if (draw(dir, csv, &info, plateaus, nplateaus, &a) != DLN_SUCCESS) {
-    fprintf(stderr, "dlnflow plot: %s\n", dln_error_message());
-    code = DLN_EXIT_FAILED;
-  }
+  run_script rs = {csv, &info, plateaus, nplateaus, a};
+  code = dln_plot_draw(dir, "trajectory", a->formats, 0, write_run_script, &rs);
 done:
   free(csv);
   free(events);
   free(dir);
   free(plateaus);
+  return code;
+}
+
+/* ---- the command -------------------------------------------------------------------- */
+
+int dln_cmd_plot(int argc, char **argv)
+{
+  plot_args a;
+  int code = parse_args(argc, argv, &a);
+  if (code == 0) {
+    /* Everything is read and checked before anything is written. */
+    struct stat st;
+    size_t len = strlen(a.run_dir) + 16;
+    char *marker = malloc(len);
+    if (stat(a.run_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+      fprintf(stderr, "dlnflow plot: %s: %s\n", a.run_dir,
+              errno == ENOENT ? "no such folder" : "not a folder");
+      code = DLN_EXIT_USAGE;
+    } else if (!marker) {
+      code = DLN_EXIT_FAILED;
+    } else {
+      snprintf(marker, len, "%s/sweep.json", a.run_dir);
+      if (access(marker, F_OK) != 0) {
+        code = plot_run(&a);
+      } else if (a.linear_sv) {
+        fprintf(stderr, "dlnflow plot: %s is a sweep folder: --linear-sv is for run "
+                        "folders\n", a.run_dir);
+        code = DLN_EXIT_USAGE;
+      } else {
+        code = dln_plot_sweep(a.run_dir, a.out, a.formats, a.overrides, a.noverrides);
+      }
+    }
+    free(marker);
+  } else if (code < 0) {
+    plot_usage(stdout);
+    code = DLN_EXIT_OK;
+  }
+  for (size_t i = 0; i < a.noverrides; i++) free(a.overrides[i]);
+  free(a.overrides);
   return code;
 }

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +84,7 @@ static int parse_args(int argc, char **argv, run_args *a)
 
 typedef struct held_row {
   double t;
-  char *head;  /* "t,...,rank" */
+  char *head;  /* "t,...,rank,nuclear_norm" */
   char *tail;  /* ",sv1,..." */
 } held_row;
 
@@ -101,7 +102,8 @@ typedef struct trajectory_writer {
 
 static void write_header(trajectory_writer *w)
 {
-  fprintf(w->file.fp, "t,loss,test_loss,grad_norm,theta_norm,balance_drift,rank,plateau");
+  fprintf(w->file.fp, "t,loss,test_loss,grad_norm,theta_norm,balance_drift,rank,nuclear_norm,"
+                      "plateau");
   if (w->ntk) fprintf(w->file.fp, ",ntk_change");
   for (size_t i = 0; i < w->nsv; i++) fprintf(w->file.fp, ",sv%zu", i + 1);
   fputc('\n', w->file.fp);
@@ -121,6 +123,7 @@ static int format_row(const trajectory_writer *w, const dln_sample *s, held_row 
   fprintf(fp, ",%s", dln_format_double(buf, sizeof buf, s->theta_norm, 0));
   fprintf(fp, ",%s", dln_format_double(buf, sizeof buf, s->balance_drift, 0));
   fprintf(fp, ",%zu", s->rank);
+  fprintf(fp, ",%s", dln_format_double(buf, sizeof buf, s->nuclear_norm, 0));
   fclose(fp);
   fp = open_memstream(&row->tail, &size);
   if (!fp) return dln_error(DLN_ENOMEM, "out of memory for a trajectory row");
@@ -201,17 +204,23 @@ static json_t *network_json(const dln_network *net)
 
 static json_t *real_or_null(double x) { return x == x ? json_real(x) : json_null(); }
 
-static json_t *result_json(const dln_run_result *r)
+/* The run's results, with the costs of the zero predictor A = 0 (loss_zero, test_loss_zero). */
+static json_t *result_json(const dln_run_result *r, const dln_cost *cost)
 {
+  double loss_zero = NAN, test_loss_zero = NAN;
+  if (dln_cost_at_zero(cost, &loss_zero, &test_loss_zero) != DLN_SUCCESS)
+    loss_zero = test_loss_zero = NAN;
   json_t *sv = json_array();
   for (size_t i = 0; i < r->last.nsv; i++) json_array_append_new(sv, json_real(r->last.sv[i]));
-  return json_pack("{s:f, s:f, s:f, s:o, s:f, s:f, s:f, s:I, s:o, s:I}", "t_final", r->last.t,
-                   "loss_initial", r->loss_initial, "loss_final", r->last.loss,
-                   "test_loss_final", real_or_null(r->last.test_loss), "grad_norm_final",
-                   r->last.grad_norm, "theta_norm_final", r->last.theta_norm,
-                   "balance_drift_final", r->last.balance_drift, "rank_final",
-                   (json_int_t)r->last.rank, "singular_values_final", sv, "samples",
-                   (json_int_t)r->samples);
+  return json_pack("{s:f, s:f, s:f, s:o, s:o, s:o, s:f, s:f, s:f, s:I, s:f, s:o, s:I}",
+                   "t_final", r->last.t, "loss_initial", r->loss_initial, "loss_final",
+                   r->last.loss, "test_loss_final", real_or_null(r->last.test_loss),
+                   "loss_zero", real_or_null(loss_zero), "test_loss_zero",
+                   real_or_null(test_loss_zero), "grad_norm_final", r->last.grad_norm,
+                   "theta_norm_final", r->last.theta_norm, "balance_drift_final",
+                   r->last.balance_drift, "rank_final", (json_int_t)r->last.rank,
+                   "nuclear_norm_final", r->last.nuclear_norm, "singular_values_final", sv,
+                   "samples", (json_int_t)r->samples);
 }
 
 /* Largest net whose final Hessian is computed densely, and Lanczos steps beyond it. */
@@ -245,14 +254,15 @@ static int write_summary(const dln_config *cfg, const dln_setup *setup, const ch
       "s:{s:f, s:f}, s:o}",
       "command", "run", "status", status, "message", message, "config", dln_cli_config_json(cfg),
       "network", network_json(net), "data", "cost", dln_cost_name(cost), "formula",
-      dln_cost_formula(cost), "summary", setup->data_summary, "result", result_json(r), "solver",
+      dln_cost_formula(cost), "summary", setup->data_summary, "result", result_json(r, cost), "solver",
       "method", dln_method_name(cfg->solver.method), "rtol", cfg->solver.rtol, "layer_atol",
       atol, "stats", dln_cli_stats_json(&r->stats), "time", "wall_seconds", r->wall_seconds,
       "cpu_seconds", r->cpu_seconds, "versions", dln_cli_versions_json());
   if (!root) return dln_error(DLN_ENOMEM, "cannot build summary.json");
   json_object_set_new(json_object_get(root, "result"), "stop_reason",
                       json_string(dln_stop_name(r->stop)));
-  if (r->theta_last && r->samples > 0)
+  /* an interrupted run owes its user a quick exit, not a Lanczos run over P parameters */
+  if (r->theta_last && r->samples > 0 && r->stop != DLN_STOP_INTERRUPT)
     json_object_set_new(json_object_get(root, "result"), "hessian_final",
                         hessian_json(setup->problem, r->theta_last));
   char path[DLN_PATH_MAX + 32];

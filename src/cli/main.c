@@ -17,8 +17,9 @@ static void usage(FILE *out)
           "  escape CONFIG --alphas MAX:MIN:COUNT [...]       escape times from alpha theta0\n"
           "  distances CONFIG --widths ... --gammas ...       Theorem 1: distances to saddle, minimum\n"
           "  greedy CONFIG [--compare RUN_DIR] [...]          greedy low-rank algorithm\n"
+          "  sweep CONFIG [--grid key=v1,v2,...] [--jobs N]   runs over a grid of settings\n"
           "  keys                                             list the configuration keys\n"
-          "  plot RUN_DIR [--format png,svg] [--out DIR]      draw a run with gnuplot\n"
+          "  plot RUN_DIR|SWEEP_DIR [--format png,svg] [...]  draw a run or a sweep with gnuplot\n"
           "\n"
           "dlnflow <command> --help shows a command's options; docs/ has a page per command.\n");
 }
@@ -46,6 +47,7 @@ int main(int argc, char **argv)
   if (strcmp(argv[1], "escape") == 0) return dln_cmd_escape(argc - 1, argv + 1);
   if (strcmp(argv[1], "distances") == 0) return dln_cmd_distances(argc - 1, argv + 1);
   if (strcmp(argv[1], "greedy") == 0) return dln_cmd_greedy(argc - 1, argv + 1);
+  if (strcmp(argv[1], "sweep") == 0) return dln_cmd_sweep(argc - 1, argv + 1);
   if (strcmp(argv[1], "keys") == 0) return dln_cmd_keys(argc - 1, argv + 1);
   if (strcmp(argv[1], "plot") == 0) return dln_cmd_plot(argc - 1, argv + 1);
   fprintf(stderr, "dlnflow: unknown command '%s'\n", argv[1]);
