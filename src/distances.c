@@ -6,6 +6,8 @@
  *   dln_distance_saddle        - W_1 = W_L = 0
  *   dln_distance_minimum_pinv  - ΔW_L = (A* - A) (W_{L-1}..W_1)⁺       (γ < 1)
  *   dln_distance_minimum_embed - zero the first min(n0,nL) units, embed A*'s SVD (γ > 1)
+ *   dln_distance_minimum_projection - Gauss-Newton steps θ += Jᵀ Θ⁻¹ (A* - A(θ))
+ *   dln_distance_minimum_nearest    - Riemannian Newton-CG for min ||θ - θ0|| on A(θ) = A*
  */
 #include "dlnflow/distances.h"
 
@@ -185,6 +187,31 @@ int dln_distance_minimum_embed(const dln_network *net, const double *theta, cons
 #define PROJECTION_STEPS 30
 #define PROJECTION_TOL 1e-12
 
+/* Writes Θ(x)'s m x m matrix into K (column j = J Jᵀ E_j), after a forward pass at x. E (m
+ * doubles, zero on entry and exit), col (m) and g (P) are workspaces. */
+static void ntk_matrix_at(dln_network *net, const double *x, size_t m, double *K, double *E,
+                          double *col, double *g)
+{
+  dln_network_forward(net, x);
+  for (size_t j = 0; j < m; j++) {
+    E[j] = 1.0;
+    dln_network_backward(net, x, E, g);
+    dln_network_tangent(net, x, g, col);
+    E[j] = 0.0;
+    for (size_t i = 0; i < m; i++) K[i * m + j] = col[i];
+  }
+}
+
+/* Writes R = A* - A(x) (forward pass at x) and returns ||R||. */
+static double residual_at(dln_network *net, const double *x, const double *Astar, size_t m,
+                          double *R)
+{
+  dln_network_forward(net, x);
+  memcpy(R, Astar, m * sizeof *R);
+  dln_axpy(m, -1.0, dln_network_product(net), R);
+  return dln_nrm2(m, R);
+}
+
 int dln_distance_minimum_projection(dln_network *net, const double *theta, const double *Astar,
                                     double *theta_out, double *d)
 {
@@ -200,19 +227,9 @@ int dln_distance_minimum_projection(dln_network *net, const double *theta, const
   double target = dln_nrm2(m, Astar), residual = INFINITY;
   if (status == DLN_SUCCESS) memcpy(th, theta, P * sizeof *th);
   for (int step = 0; status == DLN_SUCCESS; step++) {
-    dln_network_forward(net, th);
-    memcpy(R, Astar, m * sizeof *R);
-    dln_axpy(m, -1.0, dln_network_product(net), R);
-    residual = dln_nrm2(m, R);
+    residual = residual_at(net, th, Astar, m, R);
     if (residual <= PROJECTION_TOL * fmax(target, DBL_MIN) || step == PROJECTION_STEPS) break;
-    /* Θ's matrix, column j = J Jᵀ E_j. */
-    for (size_t j = 0; j < m; j++) {
-      E[j] = 1.0;
-      dln_network_backward(net, th, E, g);
-      dln_network_tangent(net, th, g, col);
-      E[j] = 0.0;
-      for (size_t i = 0; i < m; i++) K[i * m + j] = col[i];
-    }
+    ntk_matrix_at(net, th, m, K, E, col, g);
     if (LAPACKE_dgesv(LAPACK_ROW_MAJOR, (lapack_int)m, 1, K, (lapack_int)m, pivots, R, 1) != 0) {
       status = dln_error(DLN_ELINALG, "dln_distance_minimum_projection: the NTK is singular "
                          "(a hidden width below n_L n_0 directions?)");
@@ -235,5 +252,183 @@ int dln_distance_minimum_projection(dln_network *net, const double *theta, const
   free(g);
   free(th);
   free(pivots);
+  return status;
+}
+
+/* ---- the nearest point of the minimum set ------------------------------------------- */
+
+/* Newton iterations, conjugate-gradient steps per iteration, chord steps per retraction, and
+ * the relative tangential gradient ||P_T(θ - θ0)|| / ||θ - θ0|| that counts as stationary. */
+#define NEAREST_ITERATIONS 200
+#define NEAREST_CG 300
+#define NEAREST_CHORD 100
+#define NEAREST_TOL 1e-7
+
+/* The search's state: x on the set, Θ(x) Cholesky-factored in K, Λ(x) = Θ⁻¹ J (x - θ0). */
+typedef struct nearest {
+  dln_network *net;
+  size_t P, m;
+  const double *theta0, *Astar;
+  double *K, *lambda, *E, *col, *R, *zero; /* m x m, then m doubles each */
+  double *tmp;                              /* P doubles */
+} nearest;
+
+/* Factors Θ(x) into ws->K. */
+static int nearest_factor(nearest *ws, const double *x)
+{
+  ntk_matrix_at(ws->net, x, ws->m, ws->K, ws->E, ws->col, ws->tmp);
+  if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', (lapack_int)ws->m, ws->K, (lapack_int)ws->m) != 0)
+    return dln_error(DLN_ELINALG, "dln_distance_minimum_nearest: the NTK is singular on the "
+                     "minimum set");
+  return DLN_SUCCESS;
+}
+
+static void nearest_solve(const nearest *ws, double *b)
+{
+  LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'U', (lapack_int)ws->m, 1, ws->K, (lapack_int)ws->m, b, 1);
+}
+
+/* u <- P_T u = u - Jᵀ Θ⁻¹ J u at x (Θ(x) factored, after a forward pass at x). */
+static void nearest_project(nearest *ws, const double *x, double *u)
+{
+  dln_network_tangent(ws->net, x, u, ws->col);
+  nearest_solve(ws, ws->col);
+  dln_network_backward(ws->net, x, ws->col, ws->tmp);
+  dln_axpy(ws->P, -1.0, ws->tmp, u);
+}
+
+/* out <- P_T (p - ∇²<Λ, A>(x)[p]): the Hessian of ½||θ - θ0||² on the set, along p in T. */
+static void nearest_hessian(nearest *ws, const double *x, const double *p, double *out)
+{
+  dln_network_forward(ws->net, x);
+  dln_network_backward(ws->net, x, ws->lambda, ws->tmp);
+  dln_network_tangent(ws->net, x, p, ws->col);
+  dln_network_hvp(ws->net, x, p, ws->zero, out);
+  for (size_t i = 0; i < ws->P; i++) out[i] = p[i] - out[i];
+  nearest_project(ws, x, out);
+}
+
+/* Moves y onto the set by chord steps y += J(x)ᵀ Θ(x)⁻¹ (A* - A(y)) (x's factor reused).
+ * Returns 0 on the set, -1 when the residual stalls. */
+static int nearest_retract(nearest *ws, const double *x, double *y)
+{
+  double target = fmax(dln_nrm2(ws->m, ws->Astar), DBL_MIN), previous = INFINITY;
+  for (int step = 0; step < NEAREST_CHORD; step++) {
+    double r = residual_at(ws->net, y, ws->Astar, ws->m, ws->R);
+    if (r <= PROJECTION_TOL * target) return 0;
+    if (!isfinite(r) || (step > 3 && r > 0.9 * previous)) return -1;
+    previous = r;
+    nearest_solve(ws, ws->R);
+    dln_network_forward(ws->net, x);
+    dln_network_backward(ws->net, x, ws->R, ws->tmp);
+    dln_axpy(ws->P, 1.0, ws->tmp, y);
+  }
+  return -1;
+}
+
+/* At x (on the set): factors Θ(x), writes r = x - θ0, Λ, g = P_T r; returns ||r||. */
+static double nearest_gradient(nearest *ws, const double *x, double *r, double *g, int *status)
+{
+  for (size_t i = 0; i < ws->P; i++) r[i] = x[i] - ws->theta0[i];
+  *status = nearest_factor(ws, x);
+  if (*status != DLN_SUCCESS) return NAN;
+  dln_network_tangent(ws->net, x, r, ws->lambda);
+  nearest_solve(ws, ws->lambda);
+  dln_network_backward(ws->net, x, ws->lambda, g);
+  for (size_t i = 0; i < ws->P; i++) g[i] = r[i] - g[i];
+  return dln_nrm2(ws->P, r);
+}
+
+/* Truncated conjugate gradients for H v = -g on T; stops at negative curvature (then v is
+ * the last iterate, or -g at the first step). v, res, p, Hp: P doubles. */
+static void nearest_newton_step(nearest *ws, const double *x, const double *g, double tol,
+                                double *v, double *res, double *p, double *Hp)
+{
+  size_t P = ws->P;
+  memset(v, 0, P * sizeof *v);
+  for (size_t i = 0; i < P; i++) res[i] = p[i] = -g[i];
+  double rr = dln_dot(P, res, res);
+  for (int k = 0; k < NEAREST_CG; k++) {
+    nearest_hessian(ws, x, p, Hp);
+    double pHp = dln_dot(P, p, Hp);
+    if (!(pHp > 1e-12 * dln_dot(P, p, p))) {
+      if (k == 0) memcpy(v, res, P * sizeof *v);
+      return;
+    }
+    double a = rr / pHp;
+    dln_axpy(P, a, p, v);
+    dln_axpy(P, -a, Hp, res);
+    double rr_next = dln_dot(P, res, res);
+    if (sqrt(rr_next) <= tol) return;
+    for (size_t i = 0; i < P; i++) p[i] = res[i] + (rr_next / rr) * p[i];
+    rr = rr_next;
+  }
+}
+
+int dln_distance_minimum_nearest(dln_network *net, const double *theta0, const double *Astar,
+                                 const double *start, double *theta_out, double *d, double *kkt)
+{
+  size_t L = dln_network_depth(net), P = dln_network_nparams(net);
+  size_t m = dln_network_width(net, L) * dln_network_width(net, 0);
+  nearest ws = {.net = net, .P = P, .m = m, .theta0 = theta0, .Astar = Astar};
+  double *block = calloc(m * m + 5 * m, sizeof *block), *vec = malloc(8 * P * sizeof *vec);
+  int status = (block && vec) ? DLN_SUCCESS
+                              : dln_error(DLN_ENOMEM, "dln_distance_minimum_nearest: out of memory");
+  double rnorm = NAN, gnorm = NAN;
+  if (status == DLN_SUCCESS) {
+    ws.K = block;
+    ws.lambda = block + m * m;
+    ws.E = ws.lambda + m;
+    ws.col = ws.E + m;
+    ws.R = ws.col + m;
+    ws.zero = ws.R + m;
+    ws.tmp = vec;
+    double *x = vec + P, *y = x + P, *r = y + P, *g = r + P, *v = g + P, *res = v + P, *p = res + P;
+    double *Hp = r; /* r is not needed during the conjugate gradients */
+    /* The start, moved onto the set by Gauss-Newton steps. */
+    status = dln_distance_minimum_projection(net, start, Astar, x, &rnorm);
+    for (int it = 0; status == DLN_SUCCESS; it++) {
+      rnorm = nearest_gradient(&ws, x, r, g, &status);
+      if (status != DLN_SUCCESS) break;
+      gnorm = dln_nrm2(P, g);
+      if (gnorm <= NEAREST_TOL * rnorm) break;
+      if (it == NEAREST_ITERATIONS) {
+        status = dln_error(DLN_ESOLVER, "dln_distance_minimum_nearest: tangential gradient "
+                           "%.3g of the distance after %d steps", gnorm / rnorm, it);
+        break;
+      }
+      double f = 0.5 * rnorm * rnorm;
+      nearest_newton_step(&ws, x, g, fmin(0.5, sqrt(gnorm / rnorm)) * gnorm, v, res, p, Hp);
+      double slope = dln_dot(P, g, v);
+      if (!(slope < 0.0)) { /* not a descent direction: the gradient's */
+        for (size_t i = 0; i < P; i++) v[i] = -g[i];
+        slope = -gnorm * gnorm;
+      }
+      /* Backtracking on ½||y - θ0||² over retracted points (round-off in f allowed). */
+      double a = 1.0;
+      for (;;) {
+        for (size_t i = 0; i < P; i++) y[i] = x[i] + a * v[i];
+        if (nearest_retract(&ws, x, y) == 0) {
+          double fy = 0.5 * distance(P, y, theta0) * distance(P, y, theta0);
+          if (fy <= f + 1e-4 * a * slope + 1e-15 * f) break;
+        }
+        a *= 0.5;
+        if (a < 1e-10) break;
+      }
+      if (a < 1e-10) {
+        status = dln_error(DLN_ESOLVER, "dln_distance_minimum_nearest: no decrease along the "
+                           "step (tangential gradient %.3g)", gnorm / rnorm);
+        break;
+      }
+      memcpy(x, y, P * sizeof *x);
+    }
+    if (status == DLN_SUCCESS) {
+      *d = rnorm;
+      if (kkt) *kkt = rnorm > 0.0 ? gnorm / rnorm : 0.0;
+      if (theta_out) memcpy(theta_out, x, P * sizeof *x);
+    }
+  }
+  free(block);
+  free(vec);
   return status;
 }

@@ -1,6 +1,8 @@
 # `dlnflow distances`: bad input exits 2 naming the option and creates nothing; a small sweep
 # writes distances.csv (one row per width, gamma, seed) and distances.json, the saddle distance
-# at gamma = 1 has exponent near 0, and both minimum constructions reach C_min.
+# at gamma = 1 has exponent near 0, every minimum construction reaches C_min, and with
+# --nearest the nearest minimum is no farther than any construction and meets its first-order
+# condition.
 #
 # Usage (as meson runs it): sh cli_distances.sh DLNFLOW SOURCE_ROOT. POSIX sh and jq.
 
@@ -45,7 +47,7 @@ bad "missing --gammas" "--gammas" "$CFG" --widths 10,20
 bad "gamma 1e300 (variance underflows)" "--gammas" "$CFG" --widths 10,20 --gammas 1e300
 bad "depth 1" "network.depth" "$CFG" --widths 10,20 --gammas 1 network.depth=1
 
-"$BIN" distances "$CFG" --widths 10,30,100 --gammas 0.75,1 --seeds 3 --jobs 2 --out "$OUT" \
+"$BIN" distances "$CFG" --widths 10,30,100 --gammas 0.75,1 --seeds 3 --jobs 2 --nearest --out "$OUT" \
   >"$S/stdout" 2>"$S/err"
 check "small sweep exits 0" "exit $?" $?
 rows=$(($(wc -l <"$OUT/distances.csv") - 1))
@@ -56,8 +58,17 @@ check "gamma = 1: saddle distance exponent within 0.1 of 0" "$ex" \
 worst=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i ~ /^excess_/) c[i] = 1; next }
                  { for (i in c) { v = $i < 0 ? -$i : $i; if (v > m) m = v } }
                  END { print m + 0 }' "$OUT/distances.csv")
-check "every minimum construction (pinv, embed, projection) reaches C_min (|excess| < 1e-8)" "worst $worst" \
+check "every minimum construction (pinv, embed, projection, nearest) reaches C_min (|excess| < 1e-8)" "worst $worst" \
       $(awk -v m="$worst" 'BEGIN { exit !(m < 1e-8) }'; echo $?)
+# Rows where d_min_nearest is missing, above another d_min, or kkt_nearest > 1e-7.
+nearest_bad=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+                       { n = $c["d_min_nearest"]; bad = (n == "" || $c["kkt_nearest"] > 1e-7)
+                         split("d_min_pinv d_min_embed d_min_proj", q, " ")
+                         for (k in q) { v = $c[q[k]]; if (v != "" && n > v * (1 + 1e-12)) bad = 1 }
+                         if (bad) b++ }
+                       END { print b + 0 }' "$OUT/distances.csv")
+check "--nearest: every row has d_min_nearest <= pinv, embed, proj and kkt_nearest <= 1e-7" \
+      "$nearest_bad bad rows" $([ "$nearest_bad" -eq 0 ]; echo $?)
 pred=$(jq '.gammas[0].d_min_pinv.predicted' "$OUT/distances.json" 2>/dev/null)
 check "json carries the theorem's exponent (-(1-g)(L-1)/2 = -0.375)" "$pred" \
       $(awk -v p="$pred" 'BEGIN { exit !(p == -0.375) }'; echo $?)

@@ -16,6 +16,17 @@
  *                    minimum set {A(θ) = A*}, and d_m = ||θ_m - θ0|| an upper bound of the
  *                    distance to it that all layers share (the pinv construction moves W_L
  *                    alone and pays for small singular values of W_{L-1}..W_1 at small w).
+ *   minimum, nearest: θ_m = the point of the minimum set nearest to θ0 that a descent from a
+ *                    start on the set reaches: min ½||θ - θ0||² subject to A(θ) = A*, by
+ *                    Riemannian Newton steps on the set (conjugate gradients on the Hessian
+ *                    P_T (I - ∇²<Λ, A>) P_T, with T = ker J the tangent space, P_T = I - Jᵀ Θ⁻¹ J
+ *                    and Λ = Θ⁻¹ J (θ - θ0) the multiplier), each step pulled back onto the set
+ *                    by chord steps θ += J(x)ᵀ Θ(x)⁻¹ (A* - A(θ)) and accepted when the distance
+ *                    falls (backtracking). It stops at the first-order condition of the
+ *                    constrained problem, θ_m - θ0 in the row space of J (||P_T(θ_m - θ0)|| <=
+ *                    1e-7 ||θ_m - θ0||), so d_m = ||θ_m - θ0|| is the distance to a local
+ *                    nearest point, never more than the start's; the definition of d_m is its
+ *                    global minimum over the set.
  * Symbols: A* is a global minimiser of the cost (dln_cost_minimiser), n_l the widths.
  */
 #ifndef DLNFLOW_DISTANCES_H
@@ -43,5 +54,13 @@ int dln_distance_minimum_embed(const dln_network *net, const double *theta, cons
  * steps; returns DLN_ESOLVER if it did not get there, DLN_ELINALG if Θ is singular. */
 int dln_distance_minimum_projection(dln_network *net, const double *theta, const double *Astar,
                                     double *theta_out, double *d);
+
+/* Writes d_m of the nearest point reached from start (P doubles; moved onto the set first by
+ * the projection's Gauss-Newton steps), *kkt = ||P_T(θ_m - θ0)|| / ||θ_m - θ0|| (if not
+ * NULL) and, if theta_out is not NULL, θ_m. net's caches change. Returns DLN_ESOLVER when the
+ * start does not project onto the set or the search stops short of the first-order condition,
+ * DLN_ELINALG when Θ is singular on the way, DLN_ENOMEM. */
+int dln_distance_minimum_nearest(dln_network *net, const double *theta0, const double *Astar,
+                                 const double *start, double *theta_out, double *d, double *kkt);
 
 #endif

@@ -1,12 +1,13 @@
 /* dlnflow distances CONFIG --widths W1,W2,... --gammas G1,G2,... [--seeds K] [--jobs N]
- *                   [--out DIR] [--quiet] [section.key=value ...]
+ *                   [--nearest] [--out DIR] [--quiet] [section.key=value ...]
  *
  * Theorem 1 measured (THEORY.md §3, include/dlnflow/distances.h). Phases:
  *   1. read and check everything: arguments, configuration, data (one set-up), the output folder;
  *   2. for every (w, γ, seed) on --jobs threads, each task with its own problem: θ0 from the
  *      gaussian init c·w^-γ (network.width = w, init.gamma = γ, init.seed + seed index), the
  *      saddle distance d_s, the minimum distances of both constructions (pinv, embed) with the
- *      excess cost C(A(θ_m)) - C(A*) as a check, and ||Θ_0|| (operator and Frobenius norm of the
+ *      excess cost C(A(θ_m)) - C(A*) as a check, with --nearest the nearest point of the
+ *      minimum set reached from each of those minima (the closest kept), and ||Θ_0|| (operator and Frobenius norm of the
  *      NTK as a map on n_L x n_0 matrices) when n_L·n_0 <= NTK_M_MAX;
  *   3. medians over seeds, a log-log fit (gsl_fit_linear, standard error) of each median against
  *      w per γ, beside the theorem's exponents; write DIR/distances.csv and distances.json
@@ -45,7 +46,7 @@ typedef struct dist_args {
   size_t widths[LIST_MAX], nwidths;
   double gammas[LIST_MAX];
   size_t ngammas, seeds;
-  int jobs, quiet;
+  int jobs, quiet, nearest;
   char **overrides;
   size_t noverrides;
 } dist_args;
@@ -55,8 +56,9 @@ typedef struct dist_task {
   size_t w;
   double gamma;
   unsigned long seed;
-  double d_saddle, d_pinv, d_embed, d_proj; /* distances from θ0 */
-  double excess_pinv, excess_embed, excess_proj; /* C(A(θ_m)) - C(A*) */
+  double d_saddle, d_pinv, d_embed, d_proj, d_nearest; /* distances from θ0 */
+  double excess_pinv, excess_embed, excess_proj, excess_nearest; /* C(A(θ_m)) - C(A*) */
+  double kkt_nearest;                   /* ||P_T(θ_m - θ0)|| / ||θ_m - θ0|| at the nearest */
   double ntk_op, ntk_fro;               /* ||Θ_0||, NaN when skipped */
   double ntk_mean;                      /* tr Θ_0 / m: its expectation is L (c w^(1-γ))^(L-1) */
   int status;
@@ -76,9 +78,11 @@ static void distances_usage(FILE *out)
 {
   fprintf(out,
           "usage: dlnflow distances CONFIG --widths W1,W2,... --gammas G1,G2,... [--seeds K]\n"
-          "                         [--jobs N] [--out DIR] [--quiet] [section.key=value ...]\n"
+          "                         [--jobs N] [--nearest] [--out DIR] [--quiet]\n"
+          "                         [section.key=value ...]\n"
           "Draws theta0 ~ N(0, c w^-gamma) for every width, gamma and seed, and measures the\n"
-          "distances to Theorem 1's explicit saddle and minima and the NTK norm at theta0; fits\n"
+          "distances to Theorem 1's explicit saddle and minima and the NTK norm at theta0 (with\n"
+          "--nearest also to the nearest minimum the search reaches from those); fits\n"
           "their medians against w. Writes DIR/distances.csv and distances.json (DIR defaults to\n"
           "output.dir, else runs/<config name>-distances). See docs/dlnflow-distances.md.\n");
 }
@@ -132,6 +136,8 @@ static int parse_args(int argc, char **argv, dist_args *a)
     double list[LIST_MAX];
     if (strcmp(opt, "--quiet") == 0 || strcmp(opt, "-q") == 0) {
       a->quiet = 1;
+    } else if (strcmp(opt, "--nearest") == 0) {
+      a->nearest = 1;
     } else if (strcmp(opt, "--out") == 0 || strcmp(opt, "-o") == 0) {
       a->out = v;
     } else if (strcmp(opt, "--widths") == 0) {
@@ -196,6 +202,22 @@ static int excess(dln_problem *p, const double *theta, double cmin, double *out)
   return status;
 }
 
+/* With --nearest: the nearest point reached from the minimum `start` (DLN_SUCCESS on the set,
+ * else left out); keeps the closest so far in t->d_nearest and best. Fails only when out of
+ * memory. */
+static int nearest_from(dln_problem *p, const double *theta0, const double *Astar,
+                        const double *start, double cmin, double *best, dist_task *t)
+{
+  double d, kkt;
+  int status = dln_distance_minimum_nearest(dln_problem_network(p), theta0, Astar, start, best,
+                                            &d, &kkt);
+  if (status == DLN_ENOMEM) return status;
+  if (status != DLN_SUCCESS || !(isnan(t->d_nearest) || d < t->d_nearest)) return DLN_SUCCESS;
+  t->d_nearest = d;
+  t->kkt_nearest = kkt;
+  return excess(p, best, cmin, &t->excess_nearest);
+}
+
 static int measure(const dist_job *job, dist_task *t)
 {
   dln_config cfg = *job->cfg;
@@ -205,7 +227,7 @@ static int measure(const dist_job *job, dist_task *t)
   snprintf(cfg.scheme, sizeof cfg.scheme, "gaussian");
   dln_setup s = {0};
   size_t m = job->n0 * job->nL;
-  double *Astar = NULL, *theta = NULL, *K = NULL;
+  double *Astar = NULL, *theta = NULL, *best = NULL, *K = NULL;
   int status = dln_setup_build(&cfg, &s);
   if (status != DLN_SUCCESS) goto done;
   dln_problem *p = s.problem;
@@ -213,21 +235,29 @@ static int measure(const dist_job *job, dist_task *t)
   size_t P = dln_problem_nparams(p);
   Astar = malloc(m * sizeof *Astar);
   theta = malloc(P * sizeof *theta);
+  best = job->args->nearest ? malloc(P * sizeof *best) : NULL;
   K = m <= NTK_M_MAX ? malloc(m * m * sizeof *K) : NULL;
-  if (!Astar || !theta || (m <= NTK_M_MAX && !K)) {
+  if (!Astar || !theta || (job->args->nearest && !best) || (m <= NTK_M_MAX && !K)) {
     status = dln_error(DLN_ENOMEM, "out of memory at width %zu", t->w);
     goto done;
   }
   double cmin;
   status = dln_cost_minimiser(dln_problem_cost(p), Astar);
   if (status == DLN_SUCCESS) status = dln_cost_evaluate(dln_problem_cost(p), Astar, &cmin, NULL);
+  /* The nearest point is searched from each minimum below that lies on the set. */
+  t->d_nearest = t->excess_nearest = t->kkt_nearest = NAN;
+  int nearest = job->args->nearest;
   if (status == DLN_SUCCESS) status = dln_distance_saddle(net, s.theta0, NULL, &t->d_saddle);
   if (status == DLN_SUCCESS)
     status = dln_distance_minimum_pinv(net, s.theta0, Astar, theta, &t->d_pinv);
   if (status == DLN_SUCCESS) status = excess(p, theta, cmin, &t->excess_pinv);
+  if (status == DLN_SUCCESS && nearest)
+    status = nearest_from(p, s.theta0, Astar, theta, cmin, best, t);
   if (status == DLN_SUCCESS)
     status = dln_distance_minimum_embed(net, s.theta0, Astar, theta, &t->d_embed);
   if (status == DLN_SUCCESS) status = excess(p, theta, cmin, &t->excess_embed);
+  if (status == DLN_SUCCESS && nearest)
+    status = nearest_from(p, s.theta0, Astar, theta, cmin, best, t);
   /* The projection is an extra: where Gauss-Newton does not reach the minimum set (γ > 1,
    * a tiny NTK) its distance is left out (NaN), not the whole task. */
   t->d_proj = t->excess_proj = NAN;
@@ -236,6 +266,8 @@ static int measure(const dist_job *job, dist_task *t)
                                                     theta, &t->d_proj);
     if (projected == DLN_SUCCESS)
       status = excess(p, theta, cmin, &t->excess_proj);
+    if (projected == DLN_SUCCESS && status == DLN_SUCCESS && nearest)
+      status = nearest_from(p, s.theta0, Astar, theta, cmin, best, t);
     else if (projected == DLN_ENOMEM)
       status = projected;
     else
@@ -254,6 +286,7 @@ done:
   t->status = status;
   free(Astar);
   free(theta);
+  free(best);
   free(K);
   dln_setup_release(&s);
   return status;
@@ -280,14 +313,15 @@ static int compare_double(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-enum { Q_SADDLE, Q_PINV, Q_EMBED, Q_PROJ, Q_NTK, Q_NTKMEAN, NQ };
+enum { Q_SADDLE, Q_PINV, Q_EMBED, Q_PROJ, Q_NEAREST, Q_NTK, Q_NTKMEAN, NQ };
 static const char *const QNAME[NQ] = {"d_saddle", "d_min_pinv", "d_min_embed", "d_min_proj",
-                                      "ntk_op", "ntk_mean"};
+                                      "d_min_nearest", "ntk_op", "ntk_mean"};
 
 static double task_value(const dist_task *t, int q)
 {
   return q == Q_SADDLE ? t->d_saddle : q == Q_PINV ? t->d_pinv : q == Q_EMBED ? t->d_embed
        : q == Q_PROJ  ? t->d_proj
+       : q == Q_NEAREST ? t->d_nearest
        : q == Q_NTK   ? t->ntk_op
                       : t->ntk_mean;
 }
@@ -345,22 +379,26 @@ static int write_csv(const dist_job *job, const char *path)
   dln_outfile f;
   int status = dln_outfile_open(&f, path);
   if (status != DLN_SUCCESS) return status;
-  fprintf(f.fp, "width,gamma,seed,d_saddle,d_min_pinv,d_min_embed,d_min_proj,excess_pinv,"
-                "excess_embed,excess_proj,ntk_op,ntk_fro,ntk_mean,ntk_predicted\n");
-  char b[12][40];
+  fprintf(f.fp, "width,gamma,seed,d_saddle,d_min_pinv,d_min_embed,d_min_proj,d_min_nearest,"
+                "excess_pinv,excess_embed,excess_proj,excess_nearest,kkt_nearest,ntk_op,ntk_fro,"
+                "ntk_mean,ntk_predicted\n");
+  char b[15][40];
   double c = job->cfg->c;
   for (size_t i = 0; i < job->ntasks; i++) {
     const dist_task *t = &job->tasks[i];
     if (t->status != DLN_SUCCESS) continue;
     double pred = (double)job->depth * pow(c * pow((double)t->w, 1.0 - t->gamma), (double)(job->depth - 1));
-    fprintf(f.fp, "%zu,%s,%lu,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", t->w,
+    fprintf(f.fp, "%zu,%s,%lu,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", t->w,
             dln_format_double(b[0], 40, t->gamma, 0), t->seed,
             dln_format_double(b[1], 40, t->d_saddle, 1),
             dln_format_double(b[2], 40, t->d_pinv, 1), dln_format_double(b[3], 40, t->d_embed, 1),
             dln_format_double(b[10], 40, t->d_proj, 1),
+            dln_format_double(b[12], 40, t->d_nearest, 1),
             dln_format_double(b[4], 40, t->excess_pinv, 1),
             dln_format_double(b[5], 40, t->excess_embed, 1),
             dln_format_double(b[11], 40, t->excess_proj, 1),
+            dln_format_double(b[13], 40, t->excess_nearest, 1),
+            dln_format_double(b[14], 40, t->kkt_nearest, 1),
             dln_format_double(b[6], 40, t->ntk_op, 1), dln_format_double(b[7], 40, t->ntk_fro, 1),
             dln_format_double(b[8], 40, t->ntk_mean, 1), dln_format_double(b[9], 40, pred, 1));
   }
@@ -409,14 +447,15 @@ static void print_table(const dist_job *job)
   const dist_args *a = job->args;
   printf("Theorem 1 at L = %zu (n0 = %zu, nL = %zu), medians over %zu seeds\n", job->depth,
          job->n0, job->nL, a->seeds);
-  printf("%7s %7s %12s %12s %12s %12s %12s %12s\n", "gamma", "width", QNAME[0], QNAME[1],
-         QNAME[2], QNAME[3], QNAME[4], QNAME[5]);
+  printf("%7s %7s", "gamma", "width");
+  for (int q = 0; q < NQ; q++) printf(" %13s", QNAME[q]);
+  printf("\n");
   for (size_t g = 0; g < a->ngammas; g++)
-    for (size_t i = 0; i < a->nwidths; i++)
-      printf("%7.4g %7zu %12.5g %12.5g %12.5g %12.5g %12.5g %12.5g\n", a->gammas[g],
-             a->widths[i], median(job, i, g, Q_SADDLE), median(job, i, g, Q_PINV),
-             median(job, i, g, Q_EMBED), median(job, i, g, Q_PROJ), median(job, i, g, Q_NTK),
-             median(job, i, g, Q_NTKMEAN));
+    for (size_t i = 0; i < a->nwidths; i++) {
+      printf("%7.4g %7zu", a->gammas[g], a->widths[i]);
+      for (int q = 0; q < NQ; q++) printf(" %13.5g", median(job, i, g, q));
+      printf("\n");
+    }
   printf("\nexponents of the medians against w (fit +- stderr, theorem):\n");
   printf("%7s", "gamma");
   for (int q = 0; q < NQ; q++) printf(" %-23s", QNAME[q]);
@@ -431,7 +470,8 @@ static void print_table(const dist_job *job)
     }
     printf("%s\n", a->gammas[g] < 1.0 - 1.0 / (double)job->depth ? "  (outside the theorem)" : "");
   }
-  printf("theorem's minimum construction: pinv for gamma < 1, embed for gamma > 1, both at 1\n");
+  printf("theorem's minimum construction: pinv for gamma < 1, embed for gamma > 1, both at 1;\n"
+         "d_min_nearest (--nearest): the nearest minimum a descent reaches from pinv, embed, proj\n");
 }
 
 /* ---- the command -------------------------------------------------------------------- */
