@@ -990,6 +990,9 @@ int dln_config_validate_plot(const dln_config *cfg)
   if (cfg->plot_panel[0] && strcmp(cfg->plot_panel, cfg->plot_color) == 0)
     return invalid(cfg, "plot.panel and plot.color both name %s: give them different keys",
                    cfg->plot_panel);
+  if (!summary && cfg->plot_x[0])
+    return invalid(cfg, "plot.x = %s applies to plot.kind = summary only (curves are drawn "
+                   "against t)", cfg->plot_x);
   if (summary && cfg->plot_x[0] &&
       (strcmp(cfg->plot_x, cfg->plot_panel) == 0 || strcmp(cfg->plot_x, cfg->plot_color) == 0))
     return invalid(cfg, "plot.x = %s is also plot.%s: the x axis needs a key of its own",

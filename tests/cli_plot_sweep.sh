@@ -170,6 +170,10 @@ check "summary from sweep.json's [plot] keys (color init.seed), --rows override:
 plot back "$SW" --kind curves --format svg
 [ "$rc" -eq 0 ] && [ "$(count "$G" 'multiplot layout 1,1')" = 1 ] && [ "$(count "$G" '<< EOD')" = 0 ]
 check "--kind curves overrides sweep.json's plot.kind = summary" "exit $rc" $?
+jq '.config.plot.x = "network.width"' "$SW/sweep.json" >"$S/j" && mv "$S/j" "$SW/sweep.json"
+plot backx "$SW" --kind curves --format svg
+[ "$rc" -eq 0 ] && [ "$(count "$G" 'multiplot layout 1,1')" = 1 ]
+check "--kind curves also drops sweep.json's summary plot.x" "exit $rc; $(first_err "$S/backx.err")" $?
 
 # A point that failed is left out of the means, and said so.
 sed '3 s/"completed"/"failed"/' "$SW/sweep.csv" >"$S/c" && cp "$SW/sweep.csv" "$S/sweep.csv.good" &&
@@ -227,6 +231,8 @@ bad "summary of a column sweep.csv lacks" "sweep.csv:1: no 'escape_rate' column 
 bad "summary of a column that is not a number" "sweep.csv:2: column status: 'completed' is not a finite number" \
     --rows status
 bad "summary whose x is also the colour" "plot.x = init.seed is also plot.color" --x init.seed
+bad "--x with curves" "plot.x = network.width applies to plot.kind = summary only" \
+    --kind curves --x network.width
 bad "plot.rows with an empty entry" "plot.rows: entry 2 '' is not a column name" --rows 'loss,,rank'
 bad "--linear-sv on a sweep" "is a sweep folder: --linear-sv is for run folders" --linear-sv
 

@@ -479,8 +479,9 @@ static void test_validate(void)
   expect_invalid((const char *[]){"plot.kind=summary", "plot.color=init.gamma",
                                   "plot.x=init.gamma", NULL},
                  "plot.x = init.gamma is also plot.color", "summary x equal to color");
-  expect_valid((const char *[]){"plot.color=init.gamma", "plot.x=init.gamma", NULL},
-               "plot.x is not used by curves: no conflict");
+  expect_invalid((const char *[]){"plot.x=init.gamma", NULL},
+                 "plot.x = init.gamma applies to plot.kind = summary only",
+                 "plot.x with curves (the default kind)");
   expect_invalid((const char *[]){"plot.rows=loss,rank,", NULL},
                  "plot.rows: entry 3 '' is not a column name", "plot.rows ending in a comma");
   expect_invalid((const char *[]){"plot.rows=loss,test loss", NULL},

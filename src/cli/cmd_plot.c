@@ -149,7 +149,7 @@ static int parse_args(int argc, char **argv, plot_args *a)
 {
   memset(a, 0, sizeof *a);
   a->formats = DLN_PLOT_PNG | DLN_PLOT_SVG;
-  a->overrides = calloc((size_t)argc, sizeof *a->overrides);
+  a->overrides = calloc((size_t)argc + 1, sizeof *a->overrides);
   if (!a->overrides) return DLN_EXIT_USAGE;
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
@@ -178,6 +178,15 @@ static int parse_args(int argc, char **argv, plot_args *a)
       return DLN_EXIT_USAGE;
     }
   }
+  /* Curves asked for here drop the configuration's summary x axis (a sweep drawn as a
+   * summary can be redrawn as curves); an x given here as well is refused with the kind. */
+  int curves = 0, x_given = 0;
+  for (size_t k = 0; k < a->noverrides; k++) {
+    if (strcmp(a->overrides[k], "plot.kind=curves") == 0) curves = 1;
+    if (strncmp(a->overrides[k], "plot.x=", 7) == 0) x_given = 1;
+  }
+  if (curves && !x_given && !(a->overrides[a->noverrides++] = strdup("plot.x=")))
+    return DLN_EXIT_USAGE;
   if (!a->run_dir) {
     fprintf(stderr, "dlnflow plot: missing RUN_DIR\n");
     plot_usage(stderr);
