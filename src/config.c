@@ -235,7 +235,7 @@ static const config_key KEYS[] = {
            "trajectory.csv, default loss; summary: sweep.csv, default test_loss_final,rank_final)"},
   {"plot", "x", KEY_TEXT, FIELD(plot_x),
    .help = "summary plot: the varied key on the x axis (default: the first varied key that is "
-           "neither plot.panel nor plot.color)"},
+           "neither plot.panel nor plot.color); refused with plot.kind = curves"},
 };
 
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
