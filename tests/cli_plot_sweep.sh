@@ -265,4 +265,19 @@ plot runopt "$SW/points/0000" --panel init.seed
   [ ! -e "$SW/points/0000/plots" ]
 check "a run folder refuses --panel" "exit $rc; stderr: $(first_err "$S/runopt.err")" $?
 
+# ---- 5. a summary over many x values: labels that do not overlap ------------------------------
+
+# 13 numeric values get gnuplot's own tics; 12 keep one labelled tic each.
+for n in 12 13; do
+  "$BIN" sweep "$DATA/mc.ini" --grid init.seed=1:$n --out "$S/many$n" --no-plot --quiet \
+    solver.t_max=1 >/dev/null 2>&1
+  plot many$n "$S/many$n" --kind summary --x init.seed --format svg
+  tics=$(grep '^set xtics' "$S/many$n/sweep.gp")
+  labels=$(printf '%s' "$tics" | grep -o "'[0-9]*'" | wc -l)
+  if [ $n -eq 12 ]; then [ "$rc" -eq 0 ] && [ "$labels" -eq 12 ]; else
+    [ "$rc" -eq 0 ] && [ "$tics" = "set xtics autofreq" ]; fi
+  check "summary over $n seeds: $([ $n -eq 12 ] && echo 'a labelled tic per value' || echo "gnuplot's tics")" \
+        "exit $rc: $tics" $?
+done
+
 finish

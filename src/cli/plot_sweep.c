@@ -701,14 +701,22 @@ static void write_summary_panel(FILE *fp, const sweep *sw, size_t r, size_t p)
   fprintf(fp, "\n");
 }
 
+/* The most x values labelled one by one on a summary's axis. */
+#define SUMMARY_TICS 12
+
 /* The x axis of the summary: log, linear or categorical, with a margin around the values. */
 static void write_summary_x_axis(FILE *fp, const sweep *sw)
 {
   const varied_key *xk = &sw->keys[sw->x];
   char a[40], b[40];
-  /* Tics at the sweep's values, labelled as the sweep wrote them. */
-  fprintf(fp, "set xtics (");
-  for (size_t v = 0; v < xk->nvalues; v++) {
+  /* Tics at the sweep's values, labelled as the sweep wrote them; past SUMMARY_TICS values
+   * labels would overlap: numbers get gnuplot's own tics, categories every k-th label. */
+  size_t stride = (xk->nvalues + SUMMARY_TICS - 1) / SUMMARY_TICS;
+  if (sw->x_numeric && stride > 1)
+    fprintf(fp, "set xtics autofreq\n");
+  else
+    fprintf(fp, "set xtics (");
+  for (size_t v = 0; v < xk->nvalues && !(sw->x_numeric && stride > 1); v += stride) {
     fprintf(fp, "%s", v ? ", " : "");
     dln_plot_put_quoted(fp, xk->values[v]);
     if (sw->x_numeric)
@@ -716,7 +724,7 @@ static void write_summary_x_axis(FILE *fp, const sweep *sw)
     else
       fprintf(fp, " %zu", v + 1);
   }
-  fprintf(fp, ")\n");
+  if (!(sw->x_numeric && stride > 1)) fprintf(fp, ")\n");
   if (!sw->x_numeric) {
     fprintf(fp, "set xrange [0.5:%zu.5]\n", xk->nvalues);
     return;
