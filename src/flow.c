@@ -68,6 +68,8 @@ struct dln_flow {
   dln_flow_events events;   /* watched functions (count 0: none) */
   double event_prev[DLN_FLOW_MAX_EVENTS]; /* gd: the functions at the last iterate */
   int event_stop;           /* a handler asked to stop at t_step */
+  int root_held;            /* a root past the output time, handed over by the next advance */
+  int held_crossed[DLN_FLOW_MAX_EVENTS]; /* its crossings (its time is t_step) */
   dln_flow_stats before_restart; /* CVODE's counters summed over earlier restarts (its
                                     CVodeReInit zeroes them) */
   char solver_message[512]; /* CVODE's last error or warning text */
@@ -446,6 +448,7 @@ int dln_flow_init(dln_flow *f, const double *theta0)
                      "and the data's scale)", f->loss_step);
   f->loss_initial = f->loss_step;
   f->event_stop = 0;
+  f->root_held = 0;
   if (f->opt.method == DLN_METHOD_GD)
     return f->events.count > 0 ? f->events.evaluate(0.0, theta0, f->event_prev, f->events.data)
                                : DLN_SUCCESS;
@@ -598,22 +601,42 @@ static int end_step_at_event(dln_flow *f, double t, int action)
   return check_flag(f, CVodeReInit(f->cvode, t, f->y), "CVodeReInit");
 }
 
-/* Takes one CVODE step, handing every root located inside it to the event handler, and
- * updates t_prev, t_step and the loss watch. */
+/* Holds back a root located past t_out (a step may reach beyond it): the output times up to
+ * it come first, from the step's interpolant, and the next advance hands the root over. y
+ * holds the state at the root, which becomes t_step. */
+static int hold_root(dln_flow *f, double t, const int *crossed)
+{
+  f->root_held = 1;
+  memcpy(f->held_crossed, crossed, (size_t)f->events.count * sizeof *crossed);
+  f->t_prev = f->t_step;
+  f->t_step = t;
+  return loss_at_state(f, t, &f->loss_step);
+}
+
+/* Takes one CVODE step (or finishes the one a held root interrupted), handing every root
+ * located inside it to the event handler, and updates t_prev, t_step and the loss watch. */
 static int cvode_step(dln_flow *f, double t_out)
 {
-  realtype t;
-  int flag;
-  int status = cvode_call(f, t_out, &t, &flag);
+  realtype t = f->t_step;
+  int flag = CV_ROOT_RETURN, crossed[DLN_FLOW_MAX_EVENTS];
+  int status = DLN_SUCCESS;
+  if (f->root_held) {
+    f->root_held = 0;
+    memcpy(crossed, f->held_crossed, sizeof crossed);
+  } else {
+    status = cvode_call(f, t_out, &t, &flag);
+    if (status == DLN_SUCCESS && flag == CV_ROOT_RETURN)
+      status = check_flag(f, CVodeGetRootInfo(f->cvode, crossed), "CVodeGetRootInfo");
+  }
   while (status == DLN_SUCCESS && flag == CV_ROOT_RETURN) {
-    int crossed[DLN_FLOW_MAX_EVENTS];
-    status = check_flag(f, CVodeGetRootInfo(f->cvode, crossed), "CVodeGetRootInfo");
-    if (status != DLN_SUCCESS) return status;
+    if (t > t_out) return hold_root(f, t, crossed);
     int action = deliver_event(f, t, crossed);
     if (action < 0) return -action;
     if (action != DLN_EVENT_CONTINUE) return end_step_at_event(f, t, action);
     /* The rest of the step: further roots, then the step's end. */
     status = cvode_call(f, t_out, &t, &flag);
+    if (status == DLN_SUCCESS && flag == CV_ROOT_RETURN)
+      status = check_flag(f, CVodeGetRootInfo(f->cvode, crossed), "CVodeGetRootInfo");
   }
   if (status != DLN_SUCCESS) return status;
   f->t_prev = f->t_step;

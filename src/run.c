@@ -200,7 +200,7 @@ int dln_run_trajectory(dln_problem *p, const double *theta0, const dln_flow_opti
   if (status == DLN_SUCCESS && result->stop == DLN_STOP_EVENT && events &&
       dln_events_converged(events)) {
     result->stop = DLN_STOP_CONVERGED;
-    for (i++; status == DLN_SUCCESS && i < ntimes; i++)
+    for (; status == DLN_SUCCESS && i < ntimes; i++)
       if (times[i] > result->last.t)
         status = hand_over(p, &w, times[i], dln_flow_state(flow), rank_tol, fn, data, result);
   }

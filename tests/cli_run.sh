@@ -238,8 +238,23 @@ bad=$(awk -F, 'NR > 2 && !($1 + 0 > prev + 0) { printf "line %d: %s after %s; ",
 [ -z "$bad" ] && [ "$(data_rows "$T")" -ge 2 ]
 check "output.times: t increases strictly down trajectory.csv" "${bad:-fewer than 2 rows}" $?
 n=$(data_rows "$T")
-[ "$n" -eq 44 ]
-check "output.times: 0, 40 log-spaced samples and 3 extra times make 44 rows" "$n rows" $?
+stop=$(jq -r .result.stop_reason "$S/times/summary.json" 2>/dev/null)
+[ "$n" -eq 45 ] && [ "$stop" = converged ]
+check "output.times: 0, 40 log-spaced samples, 3 extra times and the row where it converged make 45 rows" \
+      "$n rows, stop $stop" $?
+
+# A converged run keeps a row for every output time, however many there are and however close
+# to the convergence time: a CVODE step that reaches past an output time, with the
+# convergence inside it, used to lose the times before it and the one it stopped at.
+for N in 3 200 20000; do
+  run conv$N "$REG" output.samples=$N
+  n=$(data_rows "$S/conv$N/trajectory.csv")
+  last=$(tail -n 1 "$S/conv$N/trajectory.csv" | cut -d, -f1)
+  got=$(jq -r '"\(.result.stop_reason) \(.result.t_final) \(.result.samples)"' "$S/conv$N/summary.json" 2>/dev/null)
+  [ "$n" -eq $((N + 2)) ] && [ "$last" = 100 ] && [ "$got" = "converged 100 $((N + 2))" ]
+  check "output.samples = $N, converged: $((N + 1)) scheduled rows and the convergence row, the last at t_max" \
+        "$n rows, last t $last; stop, t_final, samples: $got" $?
+done
 
 # ---- 4. solver.loss_target stops early -----------------------------------------------------
 
