@@ -527,14 +527,47 @@ static void watch_loss(dln_flow *f, double loss_new)
   f->loss_step = loss_new;
 }
 
+static dln_flow_stats cvode_counters(const dln_flow *f);
+
+/* ||θ|| / ||∇ℒ|| at the integrator's state: the time over which the flow's initial speed
+ * moves θ by its own size; `fallback` where that is not a positive number. */
+static double flow_time_scale(dln_flow *f, double fallback)
+{
+  double loss;
+  if (dln_problem_gradient(f->problem, NV_DATA_S(f->y), &loss, f->grad) != DLN_SUCCESS)
+    return fallback;
+  double scale = dln_nrm2(f->n, NV_DATA_S(f->y)) / dln_nrm2(f->n, f->grad);
+  return isfinite(scale) && scale > 0.0 ? scale : fallback;
+}
+
+/* Retries of a failed first step, each FIRST_STEP_SHRINK times as far. */
+#define FIRST_STEP_RETRIES 20
+#define FIRST_STEP_SHRINK 1e-4
+
 /* One call of CVode in one-step mode; counts the steps it took (none when it only hands
  * over the rest of a step it interrupted at a root). Returns CVODE's non-negative flag. */
 static int cvode_call(dln_flow *f, double t_out, realtype *t, int *flag)
 {
   long before = 0, after = 0;
   CVodeGetNumSteps(f->cvode, &before);
-  *flag = CVode(f->cvode, t_out, f->y, t, CV_ONE_STEP);
+  /* CVODE sizes its first step from tout, at least 100 ulps of it: an output time far beyond
+   * the flow's own time scale (a default first output at t_max·1e-6 = 1e54) makes a first
+   * step that fails, or lands on a critical point near the start as a "success". The first
+   * step aims no further than that scale, ||θ|| / ||∇ℒ||, and nearer if it fails (the state
+   * is still the start: no step was taken). */
+  double reach = t_out - f->t_step;
+  if (before == 0) reach = fmin(reach, flow_time_scale(f, reach));
+  *flag = CVode(f->cvode, f->t_step + reach, f->y, t, CV_ONE_STEP);
   CVodeGetNumSteps(f->cvode, &after);
+  for (int retry = 0; *flag < 0 && *flag != CV_TOO_CLOSE && before == 0 && after == 0 &&
+                      retry < FIRST_STEP_RETRIES; retry++) {
+    reach *= FIRST_STEP_SHRINK;
+    f->before_restart = cvode_counters(f);
+    f->solver_message[0] = '\0';
+    if (CVodeReInit(f->cvode, f->t_step, f->y) != CV_SUCCESS) break;
+    *flag = CVode(f->cvode, f->t_step + reach, f->y, t, CV_ONE_STEP);
+    CVodeGetNumSteps(f->cvode, &after);
+  }
   f->stats.steps += after - before;
   if (*flag < 0)
     return dln_error(DLN_ESOLVER, "CVODE failed at t = %.6g (%s)%s%s", f->t_step,

@@ -243,6 +243,21 @@ stop=$(jq -r .result.stop_reason "$S/times/summary.json" 2>/dev/null)
 check "output.times: 0, 40 log-spaced samples, 3 extra times and the row where it converged make 45 rows" \
       "$n rows, stop $stop" $?
 
+# A far horizon is the same run: the first output time (t_max·1e-6 by default) no longer sets
+# CVODE's first step, which from 1e29 on failed at t = 0 or jumped onto the saddle at the origin.
+run near "$DATA/teacher-l3.ini"
+want=$(jq -r .result.loss_final "$S/near/summary.json" 2>/dev/null)
+for tm in 1e35 1e100 1e200; do
+  run far$tm "$DATA/teacher-l3.ini" solver.t_max=$tm
+  got=$(jq -r '"\(.result.stop_reason) \(.result.loss_final) \(.result.balance_drift_final)"' \
+        "$S/far$tm/summary.json" 2>/dev/null)
+  set -- $got
+  [ "$rc" -eq 0 ] && [ "$1" = converged ] &&
+    awk -v a="$2" -v b="$want" -v d="$3" 'BEGIN { e = a - b; if (e < 0) e = -e; exit !(e <= 1e-6 * b && d < 1e-4) }'
+  check "solver.t_max = $tm: exit 0, converged to the t_max = 1000 loss $want, balance kept" \
+        "exit $rc; stop, loss, balance drift: $got" $?
+done
+
 # A converged run keeps a row for every output time, however many there are and however close
 # to the convergence time: a CVODE step that reaches past an output time, with the
 # convergence inside it, used to lose the times before it and the one it stopped at.
