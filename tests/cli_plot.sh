@@ -160,6 +160,11 @@ touch "$S/a-file"
 rc=$?
 [ "$rc" -eq 2 ] && grep -q "not a folder" "$S/afile.err" && [ ! -s "$S/a-file" ]
 check "plot --out naming a file: exit 2, nothing written" "exit $rc: $(head -n 1 "$S/afile.err")" $?
+# A folder below a file, run folder or sweep folder alike: exit 2 naming the file, no silence.
+"$BIN" plot --out "$S/a-file/plots" "$S/regress" >/dev/null 2>"$S/below.err"
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "a-file' exists and is not a folder" "$S/below.err"
+check "plot --out below a file: exit 2 naming the file" "exit $rc: $(head -n 1 "$S/below.err")" $?
 case_dir nan-loss
 awk -F, -v OFS=, 'NR == 6 { $2 = "nan" } { print }' "$S/regress/trajectory.csv" >"$S/nan-loss/trajectory.csv"
 bad "trajectory.csv with a NaN loss" "$S/nan-loss" "trajectory.csv:6|'nan' is not a finite number"

@@ -481,7 +481,6 @@ static int plot_run(const plot_args *a)
             a->run_dir, a->overrides[0]);
     return DLN_EXIT_USAGE;
   }
-  struct stat st;
   size_t len = strlen(a->run_dir) + (a->out ? strlen(a->out) : 0) + 32;
   char *csv = malloc(len), *events = malloc(len), *dir = malloc(len);
   plateau *plateaus = NULL;
@@ -499,10 +498,7 @@ static int plot_run(const plot_args *a)
                     "script\n");
     goto done;
   }
-  if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
-    fprintf(stderr, "dlnflow plot: --out %s: exists and is not a folder\n", dir);
-    goto done;
-  }
+  if (dln_cli_check_out_dir("plot", dir) != 0) goto done;
   int status = read_trajectory(csv, &info);
   if (status == DLN_SUCCESS) status = read_events(events, &plateaus, &nplateaus);
   if (status == DLN_SUCCESS) status = check_events_fit(events, &info, plateaus, nplateaus);

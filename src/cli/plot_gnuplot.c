@@ -204,7 +204,10 @@ int dln_plot_draw(const char *dir, const char *name, int formats, int keep_scrip
   struct stat st;
   int existed = stat(dir, &st) == 0;
   int status = dln_cli_make_dir(dir);
-  if (status != DLN_SUCCESS) return status;
+  if (status != DLN_SUCCESS) {
+    fprintf(stderr, "dlnflow plot: %s\n", dln_error_message());
+    return DLN_EXIT_FAILED;
+  }
   size_t len = strlen(dir) + strlen(name) + 32;
   char *script = malloc(len), *tmp = malloc(len), *final = malloc(len);
   char *msg = malloc(GNUPLOT_MESSAGE_MAX);
