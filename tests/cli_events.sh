@@ -128,6 +128,15 @@ set -- $st
 awk -v s="$1" -v r="$2" -v n="$3" 'BEGIN { exit !(s > 0 && r >= s && n >= s) }'
 check "with kicks, gradients and Newton iterations are counted over the whole run" \
       "steps, rhs_evals, newton_iters: $st" $?
+# solver.stats counts the kicks (restarts) and the crossings handed to the events.
+kept=$(jq '[.plateaus[] | select(.kick > 0)] | length' "$S/kick/events.json" 2>/dev/null)
+st=$(jq -r '.solver.stats | "\(.events) \(.restarts)"' "$S/kick/summary.json" 2>/dev/null)
+plain=$(jq -r '.solver.stats | "\(.events) \(.restarts)"' "$S/fig1/summary.json" 2>/dev/null)
+set -- $st $plain
+awk -v e="$1" -v r="$2" -v k="${kept:-x}" -v e0="$3" -v r0="$4" \
+  'BEGIN { exit !(r >= k && k >= 1 && e >= r && e0 > 0 && r0 == 0) }'
+check "solver.stats: restarts >= the $kept kicked plateaus kept, events >= restarts; none without kicks" \
+      "kick run events, restarts: $st; plain run: $plain" $?
 # Gradient descent with kicks: the kick is not a loss rise, no warning.
 "$BIN" run --out "$S/gd-kick" "$REG" solver.method=gd solver.learning_rate=0.01 \
   init.alpha=1e-3 events.perturb=0.1 >"$S/gd-kick.out" 2>&1

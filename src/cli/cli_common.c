@@ -132,7 +132,7 @@ json_t *dln_cli_config_json(const dln_config *cfg)
 
 json_t *dln_cli_stats_json(const dln_flow_stats *s)
 {
-  return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f}",
+  return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:I, s:I}",
                    "steps", (json_int_t)s->steps, "rhs_evals", (json_int_t)s->rhs_evals,
                    "hvp_evals", (json_int_t)s->hvps, "newton_iters", (json_int_t)s->newton_iters,
                    "newton_conv_fails", (json_int_t)s->newton_conv_fails,
@@ -142,7 +142,8 @@ json_t *dln_cli_stats_json(const dln_flow_stats *s)
                    "loss_increases", (json_int_t)s->loss_increases,
                    "loss_increases_beyond_tol", (json_int_t)s->loss_increases_beyond_tol,
                    "max_loss_increase", s->max_loss_increase, "max_loss_increase_beyond_tol",
-                   s->max_loss_increase_beyond_tol, "last_step", s->last_step);
+                   s->max_loss_increase_beyond_tol, "last_step", s->last_step,
+                   "events", (json_int_t)s->events, "restarts", (json_int_t)s->restarts);
 }
 
 json_t *dln_cli_versions_json(void)
