@@ -135,6 +135,17 @@ check "a changed configuration reruns every point" "$(grep 'to run' "$S/again.ou
   "$([ "$(grep -c 'completed' "$S/again.out")" -eq 6 ] &&
      [ "$(jq -r .config.solver.rtol "$(pdir "$S/j1" 0)/summary.json")" = 9.9999999999999995e-08 ]; echo $?)"
 
+# Another command's --out on a sweep folder is refused: its files there would stop the restart.
+for cmd in run escape greedy; do
+  case $cmd in escape) extra="--alphas 1e-2:1e-3:2" ;; *) extra="" ;; esac
+  ls "$S/j1" >"$S/ls.before"
+  "$BIN" $cmd "$REG" $extra --out "$S/j1" >/dev/null 2>"$S/err"
+  rc=$?
+  ls "$S/j1" >"$S/ls.after"
+  check "$cmd --out a sweep folder: exit 2 naming it, nothing written" "exit $rc, $(first_err)" \
+    "$([ "$rc" -eq 2 ] && grep -q "holds a sweep (sweep.json)" "$S/err" && cmp -s "$S/ls.before" "$S/ls.after"; echo $?)"
+done
+
 p2=$(pdir "$S/j1" 2)
 head -n 5 "$p2/trajectory.csv" >"$S/cut" && mv "$S/cut" "$p2/trajectory.csv"
 "$BIN" sweep "$REG" $GRID solver.rtol=1e-7 --jobs 1 --out "$S/j1" >"$S/again.out" 2>"$S/err"

@@ -235,6 +235,14 @@ int dln_cli_check_out_dir(const char *command, const char *dir)
             strerror(errno));
     return DLN_EXIT_USAGE;
   }
+  /* A sweep's folder is the sweep's: another command's files there would stop its restart. */
+  char marker[DLN_PATH_MAX + 16];
+  snprintf(marker, sizeof marker, "%s/sweep.json", dir);
+  if (strcmp(command, "sweep") != 0 && strcmp(command, "plot") != 0 && access(marker, F_OK) == 0) {
+    fprintf(stderr, "dlnflow %s: output folder '%s' holds a sweep (sweep.json): choose another "
+                    "folder\n", command, dir);
+    return DLN_EXIT_USAGE;
+  }
   return 0;
 }
 

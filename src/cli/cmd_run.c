@@ -553,6 +553,7 @@ int dln_cmd_run(int argc, char **argv)
   if (dln_cli_load_config(a.config, a.overrides, a.noverrides, a.out, cfg) != DLN_SUCCESS)
     goto done;
   dln_cli_default_out_dir(a.config, "", cfg);
+  if (dln_cli_check_out_dir("run", cfg->out_dir) != 0) goto done;
   if (a.verify && (cfg->solver.method == DLN_METHOD_GD || !cfg->events_enabled ||
                    cfg->solver.rtol / 100.0 < 10.0 * DBL_EPSILON)) {
     fprintf(stderr, "dlnflow run: --verify needs events.enabled = true, solver.method bdf or "
