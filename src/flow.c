@@ -440,12 +440,8 @@ int dln_flow_init(dln_flow *f, const double *theta0)
   memset(&f->before_restart, 0, sizeof f->before_restart);
   f->hvp_base = dln_problem_get_counters(f->problem).hvps;
   f->solver_message[0] = '\0';
-  status = dln_problem_loss(f->problem, theta0, &f->loss_step);
+  status = dln_problem_start_loss(f->problem, theta0, &f->loss_step);
   if (status != DLN_SUCCESS) return status;
-  if (!isfinite(f->loss_step))
-    return dln_error(DLN_ENONFINITE, "the loss at θ(0) is %g: the initial weights or the data "
-                     "are too large for double precision (check init.alpha, init.c, init.gamma "
-                     "and the data's scale)", f->loss_step);
   f->loss_initial = f->loss_step;
   f->event_stop = 0;
   f->root_held = 0;
@@ -711,6 +707,12 @@ static int gd_events(dln_flow *f)
   return DLN_SUCCESS;
 }
 
+/* The learning rate's name in messages: the caller's option, else the configuration key. */
+static const char *learning_rate_name(const dln_flow *f)
+{
+  return f->opt.learning_rate_name ? f->opt.learning_rate_name : "solver.learning_rate";
+}
+
 /* The flow never raises the loss above ℒ(θ(0)); gradient descent that does has left it
  * (unstable: η above 2 over the top Hessian eigenvalue somewhere on the way). */
 static int check_gd_descends(const dln_flow *f, double loss)
@@ -718,8 +720,9 @@ static int check_gd_descends(const dln_flow *f, double loss)
   if (loss <= f->loss_initial) return DLN_SUCCESS;
   return dln_error(DLN_ESOLVER,
                    "gradient descent diverged: after %ld steps the loss is %g, above its start "
-                   "%g; lower solver.learning_rate = %g",
-                   f->stats.steps, loss, f->loss_initial, f->opt.learning_rate);
+                   "%g; lower %s = %g",
+                   f->stats.steps, loss, f->loss_initial, learning_rate_name(f),
+                   f->opt.learning_rate);
 }
 
 /* Checks the iterate gradient descent ended an advance on, which no later step will see. */
@@ -730,7 +733,7 @@ static int gd_check_current(dln_flow *f)
   if (status != DLN_SUCCESS) return status;
   if (!isfinite(loss))
     return dln_error(DLN_ENONFINITE, "gradient descent diverged at step %ld (loss %g): lower "
-                     "solver.learning_rate = %g", f->stats.steps, loss, f->opt.learning_rate);
+                     "%s = %g", f->stats.steps, loss, learning_rate_name(f), f->opt.learning_rate);
   return check_gd_descends(f, loss);
 }
 
@@ -745,9 +748,8 @@ static int gd_step(dln_flow *f)
   if (status != DLN_SUCCESS) return status;
   if (!isfinite(loss) || !dln_all_finite(f->grad, f->n))
     return dln_error(DLN_ENONFINITE,
-                     "gradient descent diverged at step %ld (loss %g): lower "
-                     "solver.learning_rate = %g",
-                     f->stats.steps, loss, f->opt.learning_rate);
+                     "gradient descent diverged at step %ld (loss %g): lower %s = %g",
+                     f->stats.steps, loss, learning_rate_name(f), f->opt.learning_rate);
   if (f->stats.steps > 0) {
     watch_loss(f, loss);
     status = check_gd_descends(f, loss);

@@ -106,6 +106,7 @@ static int run_inner(dln_problem *p, const dln_greedy_options *o, double grad_to
   if (o->inner == DLN_GREEDY_GD) {
     fo.method = DLN_METHOD_GD;
     fo.learning_rate = o->learning_rate;
+    fo.learning_rate_name = "--lr";
     fo.max_steps = o->steps;
     fo.t_max = 2.0 * (double)o->steps * o->learning_rate;
   } else {

@@ -95,6 +95,16 @@ int dln_problem_loss(dln_problem *p, const double *theta, double *loss)
   return dln_cost_evaluate(p->cost, dln_network_product(p->net), loss, NULL);
 }
 
+int dln_problem_start_loss(dln_problem *p, const double *theta, double *loss)
+{
+  int status = dln_problem_loss(p, theta, loss);
+  if (status == DLN_SUCCESS && !isfinite(*loss))
+    return dln_error(DLN_ENONFINITE, "the loss at θ(0) is %g: the initial weights or the data "
+                     "are too large for double precision (check init.alpha, init.c, init.gamma "
+                     "and the data's scale)", *loss);
+  return status;
+}
+
 /* Evaluates ℒ, G and (into grad, or scratch) ∇ℒ at θ and caches the point. */
 static int evaluate_point(dln_problem *p, const double *theta, double *loss, double *grad)
 {

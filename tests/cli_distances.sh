@@ -69,6 +69,12 @@ nearest_bad=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
                        END { print b + 0 }' "$OUT/distances.csv")
 check "--nearest: every row has d_min_nearest <= pinv, embed, proj and kkt_nearest <= 1e-7" \
       "$nearest_bad bad rows" $([ "$nearest_bad" -eq 0 ]; echo $?)
+# Weights beyond double precision: each task says so (not a LAPACK code), exit 1.
+"$BIN" distances "$CFG" --widths 10,20 --gammas 1 init.c=1e300 --out "$S/huge" >/dev/null 2>"$S/huge.err"
+rc=$?
+[ "$rc" -eq 1 ] && [ "$(grep -c "too large for double precision" "$S/huge.err")" -eq 2 ] &&
+  ! grep -q LAPACK "$S/huge.err"
+check "init.c = 1e300: exit 1, each task names the overflow" "exit $rc: $(head -n 1 "$S/huge.err")" $?
 pred=$(jq '.gammas[0].d_min_pinv.predicted' "$OUT/distances.json" 2>/dev/null)
 check "json carries the theorem's exponent (-(1-g)(L-1)/2 = -0.375)" "$pred" \
       $(awk -v p="$pred" 'BEGIN { exit !(p == -0.375) }'; echo $?)

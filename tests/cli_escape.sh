@@ -118,6 +118,12 @@ check "failed runs exit 1 with 10 named (alpha once each) and 2 counted" \
       "exit $rc, $lines lines, $twice naming alpha twice; stderr: $(first_err)" \
       $([ "$rc" -eq 1 ] && [ "$lines" -eq 11 ] && [ "$twice" -eq 0 ] && [ "$more" -eq 0 ]; echo $?)
 
+# ---- 1c2. a smallest decade with fewer than two escapes has no fit: null, not zeros -----------
+"$BIN" escape "$L4" --alphas 1e-1:1e-12:3 --out "$S/nodecade" -q >/dev/null 2>&1
+got=$(jq -c '.fit_smallest_decade' "$S/nodecade/escape.json" 2>/dev/null)
+check "one alpha in the smallest decade: fit_smallest_decade has points 0 and null numbers" "$got" \
+  $([ "$got" = '{"points":0,"slope":null,"slope_stderr":null,"intercept":null,"intercept_stderr":null}' ]; echo $?)
+
 # ---- 1d. SIGINT: no new runs, one line, only finished rows kept -------------------------------
 
 # 100000 runs on one thread take minutes, so the signal at 1 s comes mid-sweep on any machine

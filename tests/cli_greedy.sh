@@ -86,6 +86,15 @@ stop=$(jq -r .stop "$S/int/greedy.json" 2>/dev/null)
   { [ "$rc" -eq 0 ] && [ "$stop" = target ]; }
 check "SIGINT: exit 130 with stop interrupted (or a finished run, exit 0)" "rc $rc, stop '$stop'" $?
 
+# A first round that fails leaves greedy.json saying why; gd's divergence names --lr.
+"$BIN" greedy "$SRC/tests/data/teacher-l3.ini" --inner gd --lr 100 --out "$S/lr" >/dev/null 2>"$S/lr.err"
+rc=$?
+got=$(jq -r '"\(.stop) \(.rounds | length)"' "$S/lr/greedy.json" 2>/dev/null)
+[ "$rc" -eq 1 ] && [ "$got" = "failed 0" ] && grep -q "lower --lr = 100" "$S/lr.err" &&
+  jq -e '.message | test("--lr")' "$S/lr/greedy.json" >/dev/null 2>&1
+check "--inner gd --lr 100 diverges in round 1: exit 1 naming --lr, greedy.json stop failed" \
+      "rc $rc, '$got': $(head -n 1 "$S/lr.err")" $?
+
 # Gradient descent rounds that never leave the saddle are a failure, not a result.
 "$BIN" greedy "$FIG1" --inner gd --out "$S/gd-stuck" >/dev/null 2>"$S/gd-stuck.err"
 rc=$?

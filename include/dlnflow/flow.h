@@ -51,6 +51,7 @@ typedef struct dln_flow_options {
   double loss_target;   /* stop once ℒ <= loss_target (<= 0: off, the default) */
   double grad_tol;      /* stop once ||∇ℒ|| <= grad_tol (<= 0: off); saddles also have small ∇ℒ */
   double learning_rate; /* gradient descent step η (default 1e-3) */
+  const char *learning_rate_name; /* how messages name it (NULL: "solver.learning_rate") */
   long max_steps;       /* stop after this many steps (<= 0: no limit, the default) */
   int krylov_dim;       /* GMRES Krylov dimension (default 10) */
   dln_precond_kind precondition; /* bdf: GMRES preconditioner (default auto) */

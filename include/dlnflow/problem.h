@@ -32,6 +32,9 @@ size_t dln_problem_nparams(const dln_problem *p);
 
 /* Writes ℒ(θ). */
 int dln_problem_loss(dln_problem *p, const double *theta, double *loss);
+/* Writes ℒ(θ) at a starting point; DLN_ENONFINITE, naming the settings that scale it, when
+ * it is not finite (weights or data beyond double precision). */
+int dln_problem_start_loss(dln_problem *p, const double *theta, double *loss);
 /* Writes ℒ(θ) and, if grad is not NULL, ∇ℒ(θ). Caches A, G = ∇C(A) for the point. */
 int dln_problem_gradient(dln_problem *p, const double *theta, double *loss, double *grad);
 /* Writes H(θ) v. Reuses the cached point when θ equals it. */

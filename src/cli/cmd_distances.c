@@ -241,8 +241,9 @@ static int measure(const dist_job *job, dist_task *t)
     status = dln_error(DLN_ENOMEM, "out of memory at width %zu", t->w);
     goto done;
   }
-  double cmin;
-  status = dln_cost_minimiser(dln_problem_cost(p), Astar);
+  double cmin, loss0;
+  status = dln_problem_start_loss(p, s.theta0, &loss0);
+  if (status == DLN_SUCCESS) status = dln_cost_minimiser(dln_problem_cost(p), Astar);
   if (status == DLN_SUCCESS) status = dln_cost_evaluate(dln_problem_cost(p), Astar, &cmin, NULL);
   /* The nearest point is searched from each minimum below that lies on the set. */
   t->d_nearest = t->excess_nearest = t->kkt_nearest = NAN;

@@ -157,7 +157,7 @@ static int parse_alphas(const char *text, escape_args *a)
   if (parse_positive(buf, &a->alpha_max) || parse_positive(first + 1, &a->alpha_min) ||
       parse_count(second + 1, &a->count)) {
     fprintf(stderr, "dlnflow escape: --alphas '%s': MAX and MIN must be positive numbers and "
-            "COUNT a whole number >= 1\n", text);
+            "COUNT a whole number >= 2\n", text);
     return DLN_EXIT_USAGE;
   }
   if (a->count < 2 || !(a->alpha_max > a->alpha_min)) {
@@ -507,6 +507,9 @@ static seed_fits fit_seed(const escape_job *job, size_t k)
 {
   seed_fits f;
   memset(&f, 0, sizeof f);
+  /* A fit through fewer than two points has no numbers (nan in the table, null in JSON). */
+  f.all.slope = f.all.slope_stderr = f.all.intercept = f.all.intercept_stderr = NAN;
+  f.decade = f.all;
   size_t n = job->args->count, m = 0, md = 0;
   double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
   double *xd = malloc(n * sizeof *xd), *yd = malloc(n * sizeof *yd);

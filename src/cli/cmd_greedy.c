@@ -439,7 +439,8 @@ int dln_cmd_greedy(int argc, char **argv)
     snprintf(message, sizeof message, "%s", dln_error_message());
     dln_cli_report("greedy", status);
     rc = status == DLN_EINTERRUPTED ? DLN_EXIT_INTERRUPTED : DLN_EXIT_FAILED;
-    if (res.nrounds == 0) goto done;
+    /* A failed first round still leaves greedy.json saying why; an interrupted one nothing. */
+    if (res.nrounds == 0 && rc == DLN_EXIT_INTERRUPTED) goto done;
   } else {
     rc = DLN_EXIT_OK;
   }
