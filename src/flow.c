@@ -32,6 +32,9 @@
 #include "precond.h"
 
 /* A loss rise below this many ulps of the loss is evaluation round-off, not integration error. */
+/* Corrector failures allowed within one step: 4^-30 = 1e-18 of its size. */
+#define MAX_CONV_FAILS 30
+
 #define LOSS_RISE_ULPS 64.0
 /* Fraction of a layer's current RMS entry that its absolute tolerance follows (error_weights). */
 #define ATOL_TRACKING 1e-2
@@ -367,6 +370,11 @@ static int create_cvode(dln_flow *f)
     if (status == DLN_SUCCESS && f->precond)
       status = check_flag(f, CVodeSetPreconditioner(f->cvode, psetup, psolve),
                           "CVodeSetPreconditioner");
+    /* A plateau's steps grow to a sizeable fraction of t (5e10 at t = 3e11 from α = 1e-6);
+     * the escape after it needs steps a million times shorter, more than CVODE's default ten
+     * corrector failures (each a quarter of the step) reach within one step. */
+    if (status == DLN_SUCCESS)
+      status = check_flag(f, CVodeSetMaxConvFails(f->cvode, MAX_CONV_FAILS), "CVodeSetMaxConvFails");
   } else {
     f->nls = SUNNonlinSol_FixedPoint(f->y, 0, f->ctx);
     if (!f->nls) return dln_error(DLN_ENOMEM, "SUNNonlinSol_FixedPoint failed");
