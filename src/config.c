@@ -154,7 +154,7 @@ static const config_key KEYS[] = {
   {"solver", "rtol", KEY_DOUBLE, FIELD(solver.rtol), RANGE(0, 1), .open = OPEN_MIN | OPEN_MAX,
    .help = "relative tolerance"},
   {"solver", "atol", KEY_DOUBLE, FIELD(solver.atol), RANGE(0, NO_MAX),
-   .help = "absolute tolerance (0: per layer, rtol times max(initial RMS entry, 0.01 current RMS entry))"},
+   .help = "absolute tolerance (0: per layer, rtol times the layer's initial RMS entry)"},
   {"solver", "t_max", KEY_DOUBLE, FIELD(solver.t_max), RANGE(0, NO_MAX), .open = OPEN_MIN,
    .help = "stop time (1e-100 to 1e200)"},
   {"solver", "loss_target", KEY_DOUBLE, FIELD(solver.loss_target), RANGE(0, NO_MAX),

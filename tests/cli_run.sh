@@ -258,6 +258,21 @@ for tm in 1e35 1e100 1e200; do
         "exit $rc; stop, loss, balance drift: $got" $?
 done
 
+# Accurate from 1e-10 after an escape, too: an aligned depth-3 net leaves each of its three saddles
+# near t = 1 / (2 s w0) (a tolerance that followed the grown layers left the two later modes
+# uncontrolled: they never escaped).
+run aligned3 "$DATA/aligned3/aligned3.ini"
+got=$(jq -r '[.plateaus[] | select(.t_exit != null) | .t_exit] | map(tostring) | join(" ")' \
+      "$S/aligned3/events.json" 2>/dev/null)
+rank=$(jq -r .result.rank_final "$S/aligned3/summary.json" 2>/dev/null)
+set -- $got
+awk -v a="${1:-0}" -v b="${2:-0}" -v c="${3:-0}" -v n=$# 'BEGIN {
+  split("3 2 1", s, " "); t[1] = a; t[2] = b; t[3] = c
+  for (i = 1; i <= 3; i++) { e = t[i] * 2 * s[i] * 1e-10 - 1; if (e < 0) e = -e; if (!(e < 1e-3)) exit 1 }
+  exit n != 3 }' && [ "$rank" = 3 ]
+check "aligned depth 3 from 1e-10: exits at 1/(2 s w0) for s = 3, 2, 1 to 1e-3, rank 3" \
+      "exits $got, rank $rank" $?
+
 # A converged run keeps a row for every output time, however many there are and however close
 # to the convergence time: a CVODE step that reaches past an output time, with the
 # convergence inside it, used to lose the times before it and the one it stopped at.

@@ -3,7 +3,7 @@
 # of 2e10 and 2.6e11 time units need steps a million times shorter than the plateau's, which
 # CVODE's default ten corrector failures per step did not reach (CV_CONV_FAILURE at 2.8e11).
 # The run passes saddles of rank 0, 1, 2 and ends at rank 3, and greedy (flow rounds) lands on
-# the same saddles (about 30 s).
+# the same saddles (about 90 s).
 # Usage (as meson runs it): sh slow_small_alpha.sh DLNFLOW SOURCE_ROOT
 BIN=$1
 SRC=$(cd "$2" && pwd) || exit 2
