@@ -69,6 +69,17 @@ nearest_bad=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
                        END { print b + 0 }' "$OUT/distances.csv")
 check "--nearest: every row has d_min_nearest <= pinv, embed, proj and kkt_nearest <= 1e-7" \
       "$nearest_bad bad rows" $([ "$nearest_bad" -eq 0 ]; echo $?)
+# Without --nearest the projection's distance is still there wherever it reached the set, and
+# equals the --nearest run's (the search only adds a column).
+"$BIN" distances "$CFG" --widths 10,30,100 --gammas 0.75,1 --seeds 3 --jobs 2 --out "$S/plain" \
+  >/dev/null 2>&1
+miss=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+                $c["excess_proj"] != "" && $c["d_min_proj"] == "" { n++ } END { print n + 0 }' "$S/plain/distances.csv")
+same=$(paste -d, "$S/plain/distances.csv" "$OUT/distances.csv" | awk -F, 'NR == 1 { next }
+         { if ($7 != $24) n++ } END { print n + 0 }')
+[ "$miss" = 0 ] && [ "$same" = 0 ] && [ "$(awk 'END { print NR }' "$S/plain/distances.csv")" -gt 1 ]
+check "without --nearest: d_min_proj filled wherever excess_proj is, equal to the --nearest run's" \
+      "$miss rows missing it, $same rows differing" $?
 # Weights beyond double precision: each task says so (not a LAPACK code), exit 1.
 "$BIN" distances "$CFG" --widths 10,20 --gammas 1 init.c=1e300 --out "$S/huge" >/dev/null 2>"$S/huge.err"
 rc=$?

@@ -265,14 +265,15 @@ static int measure(const dist_job *job, dist_task *t)
   if (status == DLN_SUCCESS) {
     int projected = dln_distance_minimum_projection(dln_problem_network(p), s.theta0, Astar,
                                                     theta, &t->d_proj);
-    if (projected == DLN_SUCCESS)
+    if (projected == DLN_SUCCESS) {
       status = excess(p, theta, cmin, &t->excess_proj);
-    if (projected == DLN_SUCCESS && status == DLN_SUCCESS && nearest)
-      status = nearest_from(p, s.theta0, Astar, theta, cmin, best, t);
-    else if (projected == DLN_ENOMEM)
+      if (status == DLN_SUCCESS && nearest)
+        status = nearest_from(p, s.theta0, Astar, theta, cmin, best, t);
+    } else if (projected == DLN_ENOMEM) {
       status = projected;
-    else
+    } else {
       t->d_proj = NAN;
+    }
   }
   t->ntk_op = t->ntk_fro = t->ntk_mean = NAN;
   if (status == DLN_SUCCESS && K) {
