@@ -135,6 +135,15 @@ check "a changed configuration reruns every point" "$(grep 'to run' "$S/again.ou
   "$([ "$(grep -c 'completed' "$S/again.out")" -eq 6 ] &&
      [ "$(jq -r .config.solver.rtol "$(pdir "$S/j1" 0)/summary.json")" = 9.9999999999999995e-08 ]; echo $?)"
 
+# A point still on the origin's plateau (t_exit null) has no escape time: empty, not 0.
+"$BIN" sweep "$SRC/tests/data/teacher-l3.ini" --grid init.seed=1:2 solver.t_max=2 --no-plot \
+  --out "$S/stuck" >/dev/null 2>"$S/err"
+esc=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "escape_time") c = i; next }
+               { printf "[%s]", $c }' "$S/stuck/sweep.csv")
+nulls=$(cat "$S/stuck"/points/*/events.json | jq -s '[.[].plateaus[0].t_exit] | map(select(. == null)) | length')
+check "points that never left the origin: escape_time empty" "escape_time cells $esc, null exits $nulls" \
+  "$([ "$esc" = "[][]" ] && [ "$nulls" = 2 ]; echo $?)"
+
 # Another command's --out on a sweep folder is refused: its files there would stop the restart.
 for cmd in run escape greedy; do
   case $cmd in escape) extra="--alphas 1e-2:1e-3:2" ;; *) extra="" ;; esac

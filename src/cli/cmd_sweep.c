@@ -724,7 +724,8 @@ static void point_rows(const sweep *s, size_t i, FILE *rows, FILE *plateaus)
     json_t *pl = json_array_get(list, k);
     const char *kind = json_string_value(json_object_get(pl, "kind"));
     if (kind && strcmp(kind, "saddle") == 0) {
-      if (saddles++ == 0) escape = json_number_value(json_object_get(pl, "t_exit"));
+      json_t *exit = json_object_get(pl, "t_exit"); /* null: never left (json_number_value 0) */
+      if (saddles++ == 0 && json_is_number(exit)) escape = json_number_value(exit);
     }
     put_keys(plateaus, s, i);
     fprintf(plateaus, ",%zu,%s", k, kind ? kind : "");
