@@ -62,6 +62,11 @@ refused "two axes sharing a key" "one axis only" "$REG" --grid init.seed=1:2 \
 refused "an override of a varied key" "init.seed varies on the grid" "$REG" --grid init.seed=1:2 \
   init.seed=5
 refused "a list-valued key" "takes a list" "$REG" --grid data.teacher_diag=1,2
+refused "a value listed twice" "points 0 (init.seed=1) and 1 (init.seed=1) are the same run" \
+  "$REG" --grid init.seed=1,1
+refused "two spellings of one value" "points 0 (init.seed=1) and 1 (init.seed=01) are the same run" \
+  "$REG" --grid init.seed=1,01
+refused "one value in two notations" "are the same run" "$REG" --grid solver.rtol=1e-6,0.000001
 refused "a plot role the sweep does not vary" "plot.color = init.gamma, but the sweep does not vary" \
   "$REG" --grid init.seed=1:2 plot.color=init.gamma
 refused "two --grid sharing a key" "one axis only" "$REG" --grid init.seed=1:2 --grid init.seed=3

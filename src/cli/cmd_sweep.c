@@ -65,6 +65,7 @@ typedef enum point_state {
 
 typedef struct sweep_point {
   char name[20];            /* its folder DIR/points/<name>: a hash of its overrides */
+  uint64_t resolved;        /* a hash of its resolved configuration (bar its folder) */
   point_state state;
   pid_t pid;
   double started;
@@ -268,6 +269,50 @@ static int point_config(const sweep *s, size_t i, dln_config *cfg)
   return status;
 }
 
+/* FNV-1a over "section.key=value" lines of a configuration, all keys bar output.dir. */
+static void hash_key(const char *section, const char *key, const char *value, void *data)
+{
+  uint64_t *h = data;
+  if (strcmp(section, "output") == 0 && strcmp(key, "dir") == 0) return;
+  const char *parts[3] = {section, key, value};
+  static const char after[3] = {'.', '=', '\n'};
+  for (int k = 0; k < 3; k++) {
+    for (const unsigned char *c = (const unsigned char *)parts[k]; *c; c++)
+      *h = (*h ^ *c) * 1099511628211ULL;
+    *h = (*h ^ (unsigned char)after[k]) * 1099511628211ULL;
+  }
+}
+
+static int compare_resolved(const void *a, const void *b)
+{
+  uint64_t x = (*(sweep_point *const *)a)->resolved, y = (*(sweep_point *const *)b)->resolved;
+  return (x > y) - (x < y);
+}
+
+/* Refuses two points that read as the same run (init.seed=1,01 or a value listed twice):
+ * they would share a folder, and what came out would depend on --jobs. */
+static int refuse_duplicates(const sweep *s)
+{
+  sweep_point **order = malloc(s->npoints * sizeof *order);
+  if (!order) return DLN_ENOMEM;
+  for (size_t i = 0; i < s->npoints; i++) order[i] = &s->points[i];
+  qsort(order, s->npoints, sizeof *order, compare_resolved);
+  int status = DLN_SUCCESS;
+  for (size_t i = 1; status == DLN_SUCCESS && i < s->npoints; i++) {
+    if (order[i]->resolved != order[i - 1]->resolved) continue;
+    size_t a = (size_t)(order[i - 1] - s->points), b = (size_t)(order[i] - s->points);
+    if (a > b) { size_t t = a; a = b; b = t; }
+    char wa[600], wb[600];
+    describe_point(s, a, wa, sizeof wa);
+    describe_point(s, b, wb, sizeof wb);
+    fprintf(stderr, "dlnflow sweep: points %zu (%s) and %zu (%s) are the same run once their "
+                    "values are read: list each value once\n", a, wa, b, wb);
+    status = DLN_EINVAL;
+  }
+  free(order);
+  return status;
+}
+
 /* Names every point and validates its configuration before anything is written. */
 static int build_points(sweep *s)
 {
@@ -292,8 +337,11 @@ static int build_points(sweep *s)
       describe_point(s, i, what, sizeof what);
       fprintf(stderr, "dlnflow sweep: point %zu (%s): %s\n", i, what, dln_error_message());
     }
+    s->points[i].resolved = 14695981039346656037ULL;
+    dln_config_foreach(cfg, hash_key, &s->points[i].resolved);
   }
   free(cfg);
+  if (status == DLN_SUCCESS) status = refuse_duplicates(s);
   return status;
 }
 
