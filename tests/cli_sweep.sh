@@ -166,6 +166,15 @@ head -n 5 "$p2/trajectory.csv" >"$S/cut" && mv "$S/cut" "$p2/trajectory.csv"
 check "a point whose trajectory.csv was cut short is run again" "$(grep 'to run' "$S/again.out")" \
   "$(grep -q '5 finished earlier, 1 to run' "$S/again.out" && grep -q 'point 2 ' "$S/again.out" &&
      [ "$(wc -l <"$p2/trajectory.csv")" -gt 5 ]; echo $?)"
+# A matrix cut short (A_final.npy, or one events.json names) is not a finished point either.
+p3=$(pdir "$S/j1" 3) p4=$(pdir "$S/j1" 4)
+head -c 100 "$p3/A_final.npy" >"$S/cut" && mv "$S/cut" "$p3/A_final.npy"
+m=$(jq -r '.plateaus[0].files.A_closest' "$p4/events.json")
+printf garbage >"$p4/$m"
+"$BIN" sweep "$REG" $GRID solver.rtol=1e-7 --jobs 1 --out "$S/j1" >"$S/again.out" 2>"$S/err"
+check "points with a cut A_final.npy or a garbled $m are run again" "$(grep 'to run' "$S/again.out")" \
+  "$(grep -q '4 finished earlier, 2 to run' "$S/again.out" && grep -q 'point 3 ' "$S/again.out" &&
+     grep -q 'point 4 ' "$S/again.out"; echo $?)"
 rm -rf "$(pdir "$S/j1" 1)" && touch "$(pdir "$S/j1" 1)"
 "$BIN" sweep "$REG" $GRID solver.rtol=1e-7 --jobs 1 --out "$S/j1" >"$S/again.out" 2>"$S/err"
 rc=$?

@@ -422,9 +422,36 @@ static long count_lines(const char *path)
   return last == '\n' ? n : -1; /* a last line without its newline is a cut file */
 }
 
+/* Whether DIR/name reads as a whole matrix (an NPY's data as long as its header says). */
+static int matrix_whole(const char *dir, const char *name)
+{
+  char path[DLN_PATH_MAX + 96];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  dln_matrix m = {0};
+  int whole = dln_matrix_read(path, &m) == DLN_SUCCESS;
+  dln_matrix_release(&m);
+  return whole;
+}
+
+/* Whether events.json reads and every A_* matrix it names is whole. */
+static int events_whole(const char *dir)
+{
+  json_t *events = load_json(dir, "events.json");
+  json_t *list = json_object_get(events, "plateaus");
+  int whole = events != NULL;
+  for (size_t k = 0; whole && k < json_array_size(list); k++) {
+    const char *key;
+    json_t *file;
+    json_object_foreach(json_object_get(json_array_get(list, k), "files"), key, file)
+      if (json_is_string(file) && !matrix_whole(dir, json_string_value(file))) whole = 0;
+  }
+  json_decref(events);
+  return whole;
+}
+
 /* A point is finished when its summary.json says completed for the configuration the point
  * has now, and its files are whole: trajectory.csv with a row per recorded sample, A_final.npy,
- * and events.json readable when events are on. */
+ * and events.json with its matrices when events are on. */
 static int point_finished(const sweep *s, size_t i)
 {
   char dir[DLN_PATH_MAX + 64], path[DLN_PATH_MAX + 96];
@@ -442,13 +469,8 @@ static int point_finished(const sweep *s, size_t i)
   int done = mine && status && strcmp(status, "completed") == 0 && json_equal(mine, theirs);
   snprintf(path, sizeof path, "%s/trajectory.csv", dir);
   done = done && count_lines(path) == (long)samples + 1;
-  snprintf(path, sizeof path, "%s/A_final.npy", dir);
-  done = done && (samples == 0 || access(path, R_OK) == 0);
-  if (done && cfg->events_enabled && samples > 0) {
-    json_t *events = load_json(dir, "events.json");
-    done = events != NULL;
-    json_decref(events);
-  }
+  done = done && (samples == 0 || matrix_whole(dir, "A_final.npy"));
+  if (done && cfg->events_enabled && samples > 0) done = events_whole(dir);
   json_decref(mine);
   json_decref(theirs);
   json_decref(summary);
