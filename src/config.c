@@ -207,8 +207,9 @@ static const config_key KEYS[] = {
   {"events", "perturb_seed", KEY_ULONG, FIELD(events.perturb_seed), RANGE(0, NO_MAX),
    .help = "seed of the kicks"},
   {"events", "stop_converged", KEY_BOOL, FIELD(events.stop_converged),
-   .help = "end the integration once the excess loss is down to round-off; later rows repeat "
-           "that state (CVODE fails on the noise after enough steps)"},
+   .help = "end the integration once the excess loss is down to round-off (or to rtol^2 of "
+           "the initial loss, if smaller); later rows repeat that state (CVODE fails on the "
+           "noise after enough steps)"},
   {"events", "refine_max", KEY_SIZE, FIELD(events.refine_max), RANGE(0, NO_MAX),
    .help = "nets up to this many parameters also get the exact critical point by Newton's "
            "method (0: never)"},

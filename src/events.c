@@ -157,10 +157,15 @@ static int gradient_norm(dln_events *ev, const double *theta, double *loss, doub
   return status;
 }
 
-/* The excess loss below which it is round-off. */
+/* The excess loss below which it is noise: round-off of the loss at its floor, and of ℒ(0)'s
+ * scale, or, for a tighter tolerance, what the integration still resolves (rtol² ℒ(0): the
+ * residual, not the loss, carries the relative error), so rtol 1e-10 is not capped at 1e-13. */
 static double excess_noise(const dln_events *ev)
 {
-  return EXCESS_NOISE_ULPS * DBL_EPSILON * fabs(ev->loss_initial);
+  double scale = EXCESS_NOISE_ULPS * DBL_EPSILON;
+  if (ev->opt.rtol > 0.0) scale = fmin(scale, ev->opt.rtol * ev->opt.rtol);
+  return fmax(EXCESS_NOISE_ULPS * DBL_EPSILON * fabs(ev->loss_floor),
+              scale * fabs(ev->loss_initial));
 }
 
 /* J = t ||∇ℒ||² / (ℒ - ℒ_inf), clamped; 0 once the excess loss is down to round-off, where

@@ -273,6 +273,17 @@ awk -v a="${1:-0}" -v b="${2:-0}" -v c="${3:-0}" -v n=$# 'BEGIN {
 check "aligned depth 3 from 1e-10: exits at 1/(2 s w0) for s = 3, 2, 1 to 1e-3, rank 3" \
       "exits $got, rank $rank" $?
 
+# The convergence stop follows a tight rtol: at 1e-10 the final singular values are within 1e-8
+# of 3, 2, 1 (the stop at 1e3 eps of the initial loss capped them near 2e-6).
+run aligned3t "$DATA/aligned3/aligned3.ini" solver.rtol=1e-10
+got=$(jq -r '"\(.result.stop_reason) " + (.result.singular_values_final | map(tostring) | join(" "))' \
+      "$S/aligned3t/summary.json" 2>/dev/null)
+set -- $got
+[ "$1" = converged ] && awk -v a="$2" -v b="$3" -v c="$4" 'BEGIN {
+  e = a - 3; f = b - 2; g = c - 1; if (e < 0) e = -e; if (f < 0) f = -f; if (g < 0) g = -g
+  exit !(e < 1e-8 && f < 1e-8 && g < 1e-8) }'
+check "rtol 1e-10: converged with singular values within 1e-8 of 3, 2, 1" "$got" $?
+
 # A converged run keeps a row for every output time, however many there are and however close
 # to the convergence time: a CVODE step that reaches past an output time, with the
 # convergence inside it, used to lose the times before it and the one it stopped at.

@@ -44,6 +44,9 @@ typedef struct dln_events_options {
   unsigned long perturb_seed;
   int stop_converged;  /* end the integration once the excess loss is down to round-off
                           (default 1; run.h then repeats that state at later output times) */
+  double rtol;         /* the integrator's relative tolerance (0: gd, or unknown): an excess
+                          loss of rtol² ℒ(0) is what it can still resolve, so the convergence
+                          stop waits for that when it is below the loss's round-off */
   size_t refine_max;   /* nets up to this many parameters also get the exact critical point
                           next to each closest approach, by Newton's method (default 500) */
   dln_describe_options describe; /* how each closest approach is described */

@@ -367,6 +367,7 @@ static dln_events_options events_options(const dln_config *cfg)
 {
   dln_events_options o = cfg->events;
   o.describe.rank_tol = cfg->rank_tol;
+  o.rtol = cfg->solver.method == DLN_METHOD_GD ? 0.0 : cfg->solver.rtol;
   return o;
 }
 
@@ -387,6 +388,7 @@ static json_t *verify_events(const dln_config *cfg, dln_setup *setup, const doub
   opt.atol /= 100.0;
   opt.interrupt = &dln_cli_interrupted;
   dln_events_options eo = events_options(cfg);
+  eo.rtol = opt.rtol;
   dln_events *tight = NULL;
   dln_run_result r = {0};
   dln_run_options ro = {.rank_tol = cfg->rank_tol}; /* events only: no NTK */
