@@ -159,7 +159,7 @@ bad "unknown key on the command line (solver.frobnicate=1)" "frobnicate|[solver]
     "$REG" solver.frobnicate=1
 bad "unknown section on the command line (bogus.key=1)" "[bogus]" "$REG" bogus.key=1
 bad "override that is not section.key=value (rtol=1e-3)" "rtol=1e-3" "$REG" rtol=1e-3
-bad "output.times not increasing" "output.times" "$REG" output.times=5,2
+bad "output.times not increasing, from the command line" "output.times|command-line overrides" "$REG" output.times=5,2
 bad "explicit solver.atol too large for the initial weights" "solver.atol" \
     "$REG" init.alpha=1e-3 solver.atol=1e-4
 

@@ -63,7 +63,10 @@ int dln_cli_load_config(const char *path, char **overrides, size_t noverrides,
   }
   if (out_dir) snprintf(cfg->out_dir, sizeof cfg->out_dir, "%s", out_dir);
   status = dln_config_validate(cfg);
-  if (status != DLN_SUCCESS) dln_cli_report("configuration", status);
+  /* A check across keys may fail on an override as well as on the file. */
+  if (status != DLN_SUCCESS)
+    dln_cli_report(noverrides > 0 ? "configuration with its command-line overrides"
+                                  : "configuration", status);
   return status;
 }
 
