@@ -86,6 +86,15 @@ stop=$(jq -r .stop "$S/int/greedy.json" 2>/dev/null)
   { [ "$rc" -eq 0 ] && [ "$stop" = target ]; }
 check "SIGINT: exit 130 with stop interrupted (or a finished run, exit 0)" "rc $rc, stop '$stop'" $?
 
+# θ(0) is not greedy's: a config whose init files do not fit the net still runs (depth 4 here,
+# files for depth 3), and round k reaches the best rank-k loss of M = diag(3, 2, 1): 5, 1, 0.
+"$BIN" greedy "$SRC/tests/data/aligned3/aligned3.ini" network.widths=3,3,3,3,3 --out "$S/nofile" \
+  >/dev/null 2>"$S/nofile.err"
+rc=$?
+got=$(jq -r '[.rounds[].loss] | map(. * 1e6 | round / 1e6 | tostring) | join(" ")' "$S/nofile/greedy.json" 2>/dev/null)
+[ "$rc" -eq 0 ] && [ "$got" = "5 1 0" ]
+check "init files that do not fit are not read; rounds reach 5, 1, 0" "rc $rc, losses '$got': $(head -n 1 "$S/nofile.err")" $?
+
 # A first round that fails leaves greedy.json saying why; gd's divergence names --lr.
 "$BIN" greedy "$SRC/tests/data/teacher-l3.ini" --inner gd --lr 100 --out "$S/lr" >/dev/null 2>"$S/lr.err"
 rc=$?

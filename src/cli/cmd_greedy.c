@@ -397,7 +397,10 @@ int dln_cmd_greedy(int argc, char **argv)
   if (dln_cli_load_config(a.config, a.overrides, a.noverrides, a.out, &b.cfg) != DLN_SUCCESS)
     goto done;
   dln_cli_default_out_dir(a.config, "-greedy", &b.cfg);
-  /* Phase 1: the configured build fixes the depth and the data's shape. */
+  /* Phase 1: the configured build fixes the depth and the data's shape. θ(0) is not used (the
+   * rounds start from their own ε entries): a scheme that reads no file. */
+  snprintf(b.cfg.scheme, sizeof b.cfg.scheme, "scaled");
+  b.cfg.alpha = 1.0;
   dln_setup s;
   int status = dln_setup_build(&b.cfg, &s);
   if (status != DLN_SUCCESS) {
