@@ -90,15 +90,20 @@ int dln_events_options_check(const dln_events_options *o)
 
 /* ---- set-up ------------------------------------------------------------------------- */
 
+/* Frees what a plateau record owns (its matrices and descriptions). */
+static void release_record(dln_plateau *r)
+{
+  free(r->A_entry);
+  free(r->A_exit);
+  r->A_entry = r->A_exit = NULL;
+  dln_description_release(&r->closest);
+  dln_description_release(&r->critical);
+}
+
 void dln_events_free(dln_events *ev)
 {
   if (!ev) return;
-  for (size_t i = 0; i < ev->count; i++) {
-    free(ev->records[i].A_entry);
-    free(ev->records[i].A_exit);
-    dln_description_release(&ev->records[i].closest);
-    dln_description_release(&ev->records[i].critical);
-  }
+  for (size_t i = 0; i < ev->count; i++) release_record(&ev->records[i]);
   free(ev->records);
   if (ev->rng) gsl_rng_free(ev->rng);
   free(ev->grad);
@@ -293,12 +298,7 @@ static int close_plateau(dln_events *ev, double t_exit, double peak, double *A_e
     memcpy(rec.A_entry, ev->A_peak, ev->rows * ev->cols * sizeof *rec.A_entry);
   }
   if (status == DLN_SUCCESS) status = push_record(ev, &rec);
-  if (status != DLN_SUCCESS) {
-    free(rec.A_entry);
-    free(rec.A_exit);
-    dln_description_release(&rec.closest);
-    dln_description_release(&rec.critical);
-  }
+  if (status != DLN_SUCCESS) release_record(&rec);
   return status;
 }
 
@@ -393,12 +393,7 @@ int dln_events_attach(dln_events *ev, dln_flow *flow, dln_balance *balance)
 
 int dln_events_start(dln_events *ev, const double *theta0)
 {
-  for (size_t i = 0; i < ev->count; i++) {
-    free(ev->records[i].A_entry);
-    free(ev->records[i].A_exit);
-    dln_description_release(&ev->records[i].closest);
-    dln_description_release(&ev->records[i].critical);
-  }
+  for (size_t i = 0; i < ev->count; i++) release_record(&ev->records[i]);
   ev->count = ev->discarded = ev->entries = 0;
   ev->finished = 0;
   ev->converged = 0;
@@ -424,11 +419,7 @@ int dln_events_start(dln_events *ev, const double *theta0)
 static void trim_after(dln_events *ev, double t)
 {
   while (ev->count > 0 && ev->records[ev->count - 1].t_closest > t) {
-    dln_plateau *r = &ev->records[--ev->count];
-    free(r->A_entry);
-    free(r->A_exit);
-    dln_description_release(&r->closest);
-    dln_description_release(&r->critical);
+    release_record(&ev->records[--ev->count]);
     ev->discarded++;
   }
   for (size_t i = 0; i < ev->count; i++)
@@ -471,11 +462,7 @@ int dln_events_finish(dln_events *ev, double t, const double *theta)
     memcpy(rec.A_entry, ev->A_peak, ev->rows * ev->cols * sizeof *rec.A_entry);
     status = push_record(ev, &rec);
   }
-  if (status != DLN_SUCCESS) {
-    free(rec.A_entry);
-    dln_description_release(&rec.closest);
-    dln_description_release(&rec.critical);
-  }
+  if (status != DLN_SUCCESS) release_record(&rec);
   return status;
 }
 

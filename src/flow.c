@@ -32,10 +32,12 @@
 #include "precond.h"
 
 /* A loss rise below this many ulps of the loss is evaluation round-off, not integration error. */
+#define LOSS_RISE_ULPS 64.0
 /* Corrector failures allowed within one step: 4^-30 = 1e-18 of its size. */
 #define MAX_CONV_FAILS 30
-
-#define LOSS_RISE_ULPS 64.0
+/* Retries of a failed first step, each FIRST_STEP_SHRINK times as far. */
+#define FIRST_STEP_RETRIES 20
+#define FIRST_STEP_SHRINK 1e-4
 /* Bisection steps when locating a stop inside a step: enough to reach round-off in t. */
 #define LOCATE_ITERATIONS 80
 
@@ -368,7 +370,8 @@ static int create_cvode(dln_flow *f)
      * the escape after it needs steps a million times shorter, more than CVODE's default ten
      * corrector failures (each a quarter of the step) reach within one step. */
     if (status == DLN_SUCCESS)
-      status = check_flag(f, CVodeSetMaxConvFails(f->cvode, MAX_CONV_FAILS), "CVodeSetMaxConvFails");
+      status = check_flag(f, CVodeSetMaxConvFails(f->cvode, MAX_CONV_FAILS),
+                          "CVodeSetMaxConvFails");
   } else {
     f->nls = SUNNonlinSol_FixedPoint(f->y, 0, f->ctx);
     if (!f->nls) return dln_error(DLN_ENOMEM, "SUNNonlinSol_FixedPoint failed");
@@ -538,13 +541,10 @@ static double flow_time_scale(dln_flow *f, double fallback)
   return isfinite(scale) && scale > 0.0 ? scale : fallback;
 }
 
-/* Retries of a failed first step, each FIRST_STEP_SHRINK times as far. */
-#define FIRST_STEP_RETRIES 20
-#define FIRST_STEP_SHRINK 1e-4
-
 /* One call of CVode in one-step mode; counts the steps it took (none when it only hands
- * over the rest of a step it interrupted at a root). Returns CVODE's non-negative flag. */
-static int cvode_call(dln_flow *f, double t_out, realtype *t, int *flag)
+ * over the rest of a step it interrupted at a root). Returns CVODE's non-negative flag, and at
+ * a root (CV_ROOT_RETURN) which functions crossed. */
+static int cvode_call(dln_flow *f, double t_out, realtype *t, int *flag, int *crossed)
 {
   long before = 0, after = 0;
   CVodeGetNumSteps(f->cvode, &before);
@@ -571,6 +571,8 @@ static int cvode_call(dln_flow *f, double t_out, realtype *t, int *flag)
     return dln_error(DLN_ESOLVER, "CVODE failed at t = %.6g (%s)%s%s", f->t_step,
                      CVodeGetReturnFlagName(*flag), f->solver_message[0] ? ": " : "",
                      f->solver_message);
+  if (*flag == CV_ROOT_RETURN)
+    return check_flag(f, CVodeGetRootInfo(f->cvode, crossed), "CVodeGetRootInfo");
   return DLN_SUCCESS;
 }
 
@@ -655,9 +657,7 @@ static int cvode_step(dln_flow *f, double t_out)
     f->root_held = 0;
     memcpy(crossed, f->held_crossed, sizeof crossed);
   } else {
-    status = cvode_call(f, t_out, &t, &flag);
-    if (status == DLN_SUCCESS && flag == CV_ROOT_RETURN)
-      status = check_flag(f, CVodeGetRootInfo(f->cvode, crossed), "CVodeGetRootInfo");
+    status = cvode_call(f, t_out, &t, &flag, crossed);
   }
   while (status == DLN_SUCCESS && flag == CV_ROOT_RETURN) {
     if (t > t_out) return hold_root(f, t, crossed);
@@ -665,9 +665,7 @@ static int cvode_step(dln_flow *f, double t_out)
     if (action < 0) return -action;
     if (action != DLN_EVENT_CONTINUE) return end_step_at_event(f, t, action);
     /* The rest of the step: further roots, then the step's end. */
-    status = cvode_call(f, t_out, &t, &flag);
-    if (status == DLN_SUCCESS && flag == CV_ROOT_RETURN)
-      status = check_flag(f, CVodeGetRootInfo(f->cvode, crossed), "CVodeGetRootInfo");
+    status = cvode_call(f, t_out, &t, &flag, crossed);
   }
   if (status != DLN_SUCCESS) return status;
   f->t_prev = f->t_step;
@@ -727,15 +725,21 @@ static int check_gd_descends(const dln_flow *f, double loss)
                    f->opt.learning_rate);
 }
 
+/* A non-finite loss or gradient: the steps have blown up. */
+static int gd_blown_up(const dln_flow *f, double loss)
+{
+  return dln_error(DLN_ENONFINITE,
+                   "gradient descent diverged at step %ld (loss %g): lower %s = %g",
+                   f->stats.steps, loss, learning_rate_name(f), f->opt.learning_rate);
+}
+
 /* Checks the iterate gradient descent ended an advance on, which no later step will see. */
 static int gd_check_current(dln_flow *f)
 {
   double loss;
   int status = dln_problem_loss(f->problem, NV_DATA_S(f->y), &loss);
   if (status != DLN_SUCCESS) return status;
-  if (!isfinite(loss))
-    return dln_error(DLN_ENONFINITE, "gradient descent diverged at step %ld (loss %g): lower "
-                     "%s = %g", f->stats.steps, loss, learning_rate_name(f), f->opt.learning_rate);
+  if (!isfinite(loss)) return gd_blown_up(f, loss);
   return check_gd_descends(f, loss);
 }
 
@@ -748,10 +752,7 @@ static int gd_step(dln_flow *f)
   double *theta = NV_DATA_S(f->y);
   int status = dln_problem_gradient(f->problem, theta, &loss, f->grad);
   if (status != DLN_SUCCESS) return status;
-  if (!isfinite(loss) || !dln_all_finite(f->grad, f->n))
-    return dln_error(DLN_ENONFINITE,
-                     "gradient descent diverged at step %ld (loss %g): lower %s = %g",
-                     f->stats.steps, loss, learning_rate_name(f), f->opt.learning_rate);
+  if (!isfinite(loss) || !dln_all_finite(f->grad, f->n)) return gd_blown_up(f, loss);
   if (f->stats.steps > 0) {
     watch_loss(f, loss);
     status = check_gd_descends(f, loss);

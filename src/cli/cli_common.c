@@ -241,7 +241,8 @@ int dln_cli_check_out_dir(const char *command, const char *dir)
   /* A sweep's folder is the sweep's: another command's files there would stop its restart. */
   char marker[DLN_PATH_MAX + 16];
   snprintf(marker, sizeof marker, "%s/sweep.json", dir);
-  if (strcmp(command, "sweep") != 0 && strcmp(command, "plot") != 0 && access(marker, F_OK) == 0) {
+  int theirs = strcmp(command, "sweep") == 0 || strcmp(command, "plot") == 0;
+  if (!theirs && access(marker, F_OK) == 0) {
     fprintf(stderr, "dlnflow %s: output folder '%s' holds a sweep (sweep.json): choose another "
                     "folder\n", command, dir);
     return DLN_EXIT_USAGE;

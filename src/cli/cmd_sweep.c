@@ -237,19 +237,26 @@ static int build_grid(sweep *s)
   return DLN_SUCCESS;
 }
 
+#define FNV_OFFSET 14695981039346656037ULL
+
+/* FNV-1a: h extended by text and then the separator `after`. */
+static uint64_t fnv_add(uint64_t h, const char *text, char after)
+{
+  for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+    h = (h ^ *c) * 1099511628211ULL;
+  return (h ^ (unsigned char)after) * 1099511628211ULL;
+}
+
 /* Point i's folder name: FNV-1a of its overrides, so that it does not depend on the point's
  * place in the grid (a grid grown by a value finds its finished points again). */
 static void point_name(const sweep *s, size_t i, char *buf, size_t size)
 {
-  uint64_t h = 14695981039346656037ULL;
+  uint64_t h = FNV_OFFSET;
   for (size_t a = 0; a < s->grid.naxes; a++)
-    for (size_t k = 0; k < s->grid.axes[a].nkeys; k++)
-      for (int part = 0; part < 2; part++) {
-        const char *text = part ? dln_sweep_value(&s->grid, i, a, k) : s->grid.axes[a].keys[k];
-        for (const unsigned char *c = (const unsigned char *)text; *c; c++)
-          h = (h ^ *c) * 1099511628211ULL;
-        h = (h ^ (unsigned char)(part ? '\n' : '=')) * 1099511628211ULL;
-      }
+    for (size_t k = 0; k < s->grid.axes[a].nkeys; k++) {
+      h = fnv_add(h, s->grid.axes[a].keys[k], '=');
+      h = fnv_add(h, dln_sweep_value(&s->grid, i, a, k), '\n');
+    }
   snprintf(buf, size, "%016llx", (unsigned long long)h);
 }
 
@@ -274,13 +281,7 @@ static void hash_key(const char *section, const char *key, const char *value, vo
 {
   uint64_t *h = data;
   if (strcmp(section, "output") == 0 && strcmp(key, "dir") == 0) return;
-  const char *parts[3] = {section, key, value};
-  static const char after[3] = {'.', '=', '\n'};
-  for (int k = 0; k < 3; k++) {
-    for (const unsigned char *c = (const unsigned char *)parts[k]; *c; c++)
-      *h = (*h ^ *c) * 1099511628211ULL;
-    *h = (*h ^ (unsigned char)after[k]) * 1099511628211ULL;
-  }
+  *h = fnv_add(fnv_add(fnv_add(*h, section, '.'), key, '='), value, '\n');
 }
 
 static int compare_resolved(const void *a, const void *b)
@@ -337,7 +338,7 @@ static int build_points(sweep *s)
       describe_point(s, i, what, sizeof what);
       fprintf(stderr, "dlnflow sweep: point %zu (%s): %s\n", i, what, dln_error_message());
     }
-    s->points[i].resolved = 14695981039346656037ULL;
+    s->points[i].resolved = FNV_OFFSET;
     dln_config_foreach(cfg, hash_key, &s->points[i].resolved);
   }
   free(cfg);

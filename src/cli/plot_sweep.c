@@ -712,11 +712,9 @@ static void write_summary_x_axis(FILE *fp, const sweep *sw)
   /* Tics at the sweep's values, labelled as the sweep wrote them; past SUMMARY_TICS values
    * labels would overlap: numbers get gnuplot's own tics, categories every k-th label. */
   size_t stride = (xk->nvalues + SUMMARY_TICS - 1) / SUMMARY_TICS;
-  if (sw->x_numeric && stride > 1)
-    fprintf(fp, "set xtics autofreq\n");
-  else
-    fprintf(fp, "set xtics (");
-  for (size_t v = 0; v < xk->nvalues && !(sw->x_numeric && stride > 1); v += stride) {
+  int own_tics = sw->x_numeric && stride > 1;
+  fprintf(fp, own_tics ? "set xtics autofreq\n" : "set xtics (");
+  for (size_t v = 0; v < xk->nvalues && !own_tics; v += stride) {
     fprintf(fp, "%s", v ? ", " : "");
     dln_plot_put_quoted(fp, xk->values[v]);
     if (sw->x_numeric)
@@ -724,7 +722,7 @@ static void write_summary_x_axis(FILE *fp, const sweep *sw)
     else
       fprintf(fp, " %zu", v + 1);
   }
-  if (!(sw->x_numeric && stride > 1)) fprintf(fp, ")\n");
+  if (!own_tics) fprintf(fp, ")\n");
   if (!sw->x_numeric) {
     fprintf(fp, "set xrange [0.5:%zu.5]\n", xk->nvalues);
     return;
